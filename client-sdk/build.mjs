@@ -1,0 +1,48 @@
+// Builds the SDK: dist/index.js (ESM, dependencies external) + .d.ts for bundlers, and
+// dist/browser/livestage.js (one file, global `Livestage`) that the server serves at /sdk/.
+// `--browser-only` skips the ESM build and the declarations (what the examples need).
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const entry = path.join(here, 'src', 'index.ts');
+const browserOnly = process.argv.includes('--browser-only');
+
+await esbuild.build({
+  entryPoints: [entry],
+  outfile: path.join(here, 'dist', 'browser', 'livestage.js'),
+  bundle: true,
+  format: 'iife',
+  globalName: 'Livestage',
+  platform: 'browser',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  sourcemap: true,
+  minify: true,
+  logLevel: 'warning',
+});
+
+if (!browserOnly) {
+  await esbuild.build({
+    entryPoints: [entry],
+    outdir: path.join(here, 'dist'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    packages: 'external',
+    target: ['es2022'],
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  execFileSync(
+    process.execPath,
+    [
+      path.join(here, '..', 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      path.join(here, 'tsconfig.build.json'),
+    ],
+    { stdio: 'inherit' },
+  );
+}
+console.log(`[sdk] built${browserOnly ? ' (browser bundle)' : ''}`);

@@ -1,0 +1,174 @@
+// The signaling contract between the SDK and the server: event names, payloads, acks and error
+// codes. Type-only on purpose: the server imports it with `import type`, so both sides are
+// checked against the same declarations and nothing here ends up in a bundle twice.
+import type { types as mediasoupTypes } from 'mediasoup-client';
+
+export type RtpCapabilities = mediasoupTypes.RtpCapabilities;
+export type RtpParameters = mediasoupTypes.RtpParameters;
+export type DtlsParameters = mediasoupTypes.DtlsParameters;
+export type IceParameters = mediasoupTypes.IceParameters;
+export type IceCandidate = mediasoupTypes.IceCandidate;
+export type MediaKind = mediasoupTypes.MediaKind;
+
+export const ERROR_CODES = [
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'INVALID_PAYLOAD',
+  'NOT_FOUND',
+  'INVALID_STATE',
+  'ROOM_FULL',
+  'STAGE_FULL',
+  'LIMIT_EXCEEDED',
+  'RATE_LIMITED',
+  'UNSUPPORTED',
+  'TIMEOUT',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
+export type AckCallback<T> = (response: Ack<T>) => void;
+
+export type Role = 'host' | 'guest' | 'audience';
+export type TrackSource = 'camera' | 'microphone' | 'screen' | 'screen-audio';
+
+export interface TrackInfo {
+  /** The producer id on the server; stable for the life of the track. */
+  id: string;
+  kind: MediaKind;
+  source: TrackSource;
+  /** Number of simulcast spatial layers (1 when not simulcast). */
+  spatialLayers: number;
+  paused: boolean;
+}
+
+export interface ParticipantInfo {
+  identity: string;
+  name: string;
+  role: Role;
+  metadata: string;
+  tracks: TrackInfo[];
+}
+
+export interface TransportOptions {
+  id: string;
+  iceParameters: IceParameters;
+  iceCandidates: IceCandidate[];
+  dtlsParameters: DtlsParameters;
+}
+
+export interface Welcome {
+  routerRtpCapabilities: RtpCapabilities;
+  identity: string;
+  role: Role;
+  roomName: string;
+}
+
+export interface JoinRequest {
+  rtpCapabilities: RtpCapabilities;
+}
+
+export interface JoinResponse {
+  self: ParticipantInfo;
+  participants: ParticipantInfo[];
+  /** Created at join for everyone who may subscribe, so consumers can follow at once. */
+  recvTransport: TransportOptions | null;
+  /** Created at join for everyone who may publish. */
+  sendTransport: TransportOptions | null;
+}
+
+export interface ConnectTransportRequest {
+  transportId: string;
+  dtlsParameters: DtlsParameters;
+}
+
+export interface ProduceRequest {
+  transportId: string;
+  kind: MediaKind;
+  rtpParameters: RtpParameters;
+  source: TrackSource;
+}
+
+export interface ProduceResponse {
+  trackId: string;
+}
+
+export interface TrackRequest {
+  trackId: string;
+}
+
+export interface ConsumerRequest {
+  consumerId: string;
+}
+
+export type QualityPreference = 'low' | 'medium' | 'high' | 'auto';
+
+export interface ConsumerPreferencesRequest {
+  consumerId: string;
+  /** Explicit cap chosen by the viewer; 'auto' lets the viewport decide. */
+  quality?: QualityPreference;
+  /** Rendered size of the element the video is attached to, in CSS pixels × devicePixelRatio. */
+  viewport?: { width: number; height: number };
+}
+
+/** A consumer the server created for this participant; it starts paused until resumed. */
+export interface ConsumerInfo {
+  consumerId: string;
+  trackId: string;
+  identity: string;
+  kind: MediaKind;
+  source: TrackSource;
+  rtpParameters: RtpParameters;
+  producerPaused: boolean;
+}
+
+export interface LayersInfo {
+  consumerId: string;
+  /** null when no layer is being forwarded (not enough bandwidth, or paused). */
+  spatialLayer: number | null;
+  temporalLayer: number | null;
+}
+
+export interface ScoreInfo {
+  consumerId: string;
+  score: number;
+  producerScore: number;
+}
+
+export interface ClientToServerEvents {
+  join: (request: JoinRequest, ack: AckCallback<JoinResponse>) => void;
+  connectTransport: (request: ConnectTransportRequest, ack: AckCallback<null>) => void;
+  produce: (request: ProduceRequest, ack: AckCallback<ProduceResponse>) => void;
+  closeTrack: (request: TrackRequest, ack: AckCallback<null>) => void;
+  pauseTrack: (request: TrackRequest, ack: AckCallback<null>) => void;
+  resumeTrack: (request: TrackRequest, ack: AckCallback<null>) => void;
+  resumeConsumer: (request: ConsumerRequest, ack: AckCallback<null>) => void;
+  pauseConsumer: (request: ConsumerRequest, ack: AckCallback<null>) => void;
+  setConsumerPreferences: (request: ConsumerPreferencesRequest, ack: AckCallback<null>) => void;
+  leave: (request: Record<string, never>, ack: AckCallback<null>) => void;
+}
+
+export interface ServerToClientEvents {
+  welcome: (welcome: Welcome) => void;
+  participantJoined: (participant: ParticipantInfo) => void;
+  participantLeft: (event: { identity: string }) => void;
+  trackPublished: (event: { identity: string; track: TrackInfo }) => void;
+  trackUnpublished: (event: { identity: string; trackId: string }) => void;
+  newConsumer: (consumer: ConsumerInfo) => void;
+  consumerClosed: (event: ConsumerRequest) => void;
+  consumerPaused: (event: ConsumerRequest) => void;
+  consumerResumed: (event: ConsumerRequest) => void;
+  consumerLayersChanged: (event: LayersInfo) => void;
+  consumerScore: (event: ScoreInfo) => void;
+  /** Sent before the server closes the connection on its side. */
+  kicked: (event: ErrorBody) => void;
+}
+
+/** What the ack of request E carries on success. */
+export type ResponseOf<E extends keyof ClientToServerEvents> =
+  Parameters<ClientToServerEvents[E]>[1] extends AckCallback<infer T> ? T : never;

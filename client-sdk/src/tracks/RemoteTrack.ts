@@ -1,0 +1,153 @@
+import type { types } from 'mediasoup-client';
+import type { ConsumerPreferencesRequest, QualityPreference, TrackSource } from '../protocol.js';
+
+/** What a RemoteTrack may ask of the server about its own consumer. */
+export interface ConsumerControl {
+  setPreferences(request: ConsumerPreferencesRequest): Promise<void>;
+  pause(consumerId: string): Promise<void>;
+  resume(consumerId: string): Promise<void>;
+}
+
+export interface Layer {
+  spatial: number | null;
+  temporal: number | null;
+}
+
+const VIEWPORT_DEBOUNCE_MS = 100;
+
+/**
+ * A track received from another participant. Video is adaptive: the server forwards the layer
+ * that fits the largest attached element, and pauses the stream while no element shows it.
+ */
+export class RemoteTrack {
+  readonly id: string;
+  readonly participantIdentity: string;
+  readonly source: TrackSource;
+  readonly consumer: types.Consumer;
+  /** The simulcast layer the server forwards now (null: none, e.g. paused or no bandwidth). */
+  currentLayer: Layer = { spatial: null, temporal: null };
+  readonly #control: ConsumerControl;
+  readonly #elements = new Set<HTMLMediaElement>();
+  readonly #visible = new Set<HTMLMediaElement>();
+  #resizeObserver: ResizeObserver | undefined;
+  #intersectionObserver: IntersectionObserver | undefined;
+  #viewportTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastViewport = '';
+  #serverPaused = false;
+
+  constructor(
+    consumer: types.Consumer,
+    info: { trackId: string; identity: string; source: TrackSource },
+    control: ConsumerControl,
+  ) {
+    this.consumer = consumer;
+    this.id = info.trackId;
+    this.participantIdentity = info.identity;
+    this.source = info.source;
+    this.#control = control;
+  }
+
+  get kind(): 'audio' | 'video' {
+    return this.consumer.kind;
+  }
+
+  get mediaStreamTrack(): MediaStreamTrack {
+    return this.consumer.track;
+  }
+
+  get attachedElements(): HTMLMediaElement[] {
+    return [...this.#elements];
+  }
+
+  /** Plays the track in `element` (created when omitted) and returns the element. */
+  attach(element?: HTMLMediaElement): HTMLMediaElement {
+    const el = element ?? document.createElement(this.kind === 'video' ? 'video' : 'audio');
+    el.autoplay = true;
+    if (el instanceof HTMLVideoElement) el.playsInline = true;
+    el.srcObject = new MediaStream([this.consumer.track]);
+    this.#elements.add(el);
+    if (this.kind === 'video') this.#observe(el);
+    void el.play().catch(() => undefined);
+    return el;
+  }
+
+  /** Stops playing in `element` (or in every element when omitted). */
+  detach(element?: HTMLMediaElement): HTMLMediaElement[] {
+    const targets = element ? [element] : [...this.#elements];
+    for (const el of targets) {
+      if (!this.#elements.delete(el)) continue;
+      this.#visible.delete(el);
+      this.#resizeObserver?.unobserve(el);
+      this.#intersectionObserver?.unobserve(el);
+      el.srcObject = null;
+    }
+    if (this.kind === 'video') this.#updateFlow();
+    return targets;
+  }
+
+  /** 'auto' follows the element size; the others cap the layer explicitly. */
+  async setPreferredQuality(quality: QualityPreference): Promise<void> {
+    await this.#control.setPreferences({ consumerId: this.consumer.id, quality });
+  }
+
+  /** @internal */
+  close(): void {
+    this.detach();
+    this.#resizeObserver?.disconnect();
+    this.#intersectionObserver?.disconnect();
+    clearTimeout(this.#viewportTimer);
+    this.consumer.close();
+  }
+
+  #observe(el: HTMLMediaElement): void {
+    if (typeof ResizeObserver !== 'undefined') {
+      this.#resizeObserver ??= new ResizeObserver(() => this.#scheduleViewportUpdate());
+      this.#resizeObserver.observe(el);
+    }
+    if (typeof IntersectionObserver !== 'undefined') {
+      this.#intersectionObserver ??= new IntersectionObserver((entries) => {
+        for (const entry of entries) {
+          const target = entry.target as HTMLMediaElement;
+          if (entry.isIntersecting) this.#visible.add(target);
+          else this.#visible.delete(target);
+        }
+        this.#updateFlow();
+      });
+      this.#intersectionObserver.observe(el);
+    } else {
+      this.#visible.add(el);
+    }
+    this.#scheduleViewportUpdate();
+  }
+
+  #scheduleViewportUpdate(): void {
+    clearTimeout(this.#viewportTimer);
+    this.#viewportTimer = setTimeout(() => void this.#sendViewport(), VIEWPORT_DEBOUNCE_MS);
+  }
+
+  async #sendViewport(): Promise<void> {
+    const ratio = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
+    let width = 0;
+    let height = 0;
+    for (const el of this.#elements) {
+      width = Math.max(width, Math.round(el.clientWidth * ratio));
+      height = Math.max(height, Math.round(el.clientHeight * ratio));
+    }
+    if (width === 0 || height === 0) return;
+    const key = `${width}x${height}`;
+    if (key === this.#lastViewport) return;
+    this.#lastViewport = key;
+    await this.#control
+      .setPreferences({ consumerId: this.consumer.id, viewport: { width, height } })
+      .catch(() => undefined);
+  }
+
+  /** Server-side pause while nothing shows the video; resume as soon as something does. */
+  #updateFlow(): void {
+    const wanted = this.#visible.size > 0 || (this.#elements.size > 0 && !this.#intersectionObserver);
+    if (wanted === !this.#serverPaused) return;
+    this.#serverPaused = !wanted;
+    const request = wanted ? this.#control.resume(this.consumer.id) : this.#control.pause(this.consumer.id);
+    void request.catch(() => undefined);
+  }
+}

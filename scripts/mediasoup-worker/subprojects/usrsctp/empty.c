@@ -1,0 +1,1 @@
+/* Intentionally empty: mediasoup links these shims whole; the real code comes from system libraries. */

@@ -1,0 +1,68 @@
+import jwt from 'jsonwebtoken';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { grantsSchema, type Grants } from './grants.js';
+
+export const TOKEN_AUDIENCE = 'livestage';
+const ALGORITHM = 'HS256';
+/** Tokens are small; anything larger is refused before the signature is even checked. */
+const MAX_TOKEN_LENGTH = 8192;
+
+export interface TokenKeys {
+  apiKey: string;
+  apiSecret: string;
+}
+
+export interface MintOptions {
+  identity: string;
+  grants: Grants;
+  ttlSeconds: number;
+}
+
+export const identitySchema = z.string().min(1).max(128).regex(/^[\w.@:-]+$/);
+
+export interface VerifiedToken {
+  identity: string;
+  grants: Grants;
+  expiresAt: number;
+}
+
+export function mintToken(keys: TokenKeys, options: MintOptions): string {
+  const identity = identitySchema.parse(options.identity);
+  const grants = grantsSchema.parse(options.grants);
+  return jwt.sign({ grants }, keys.apiSecret, {
+    algorithm: ALGORITHM,
+    issuer: keys.apiKey,
+    subject: identity,
+    audience: TOKEN_AUDIENCE,
+    expiresIn: options.ttlSeconds,
+  });
+}
+
+const claimsSchema = z.object({
+  sub: identitySchema,
+  exp: z.number(),
+  grants: grantsSchema,
+});
+
+/** Verifies signature (HS256 only), issuer, audience and expiry; throws UNAUTHORIZED. */
+export function verifyToken(keys: TokenKeys, token: unknown): VerifiedToken {
+  if (typeof token !== 'string' || token.length === 0) {
+    throw new AppError('UNAUTHORIZED', 'an access token is required');
+  }
+  if (token.length > MAX_TOKEN_LENGTH) throw new AppError('UNAUTHORIZED', 'access token too large');
+  let payload: unknown;
+  try {
+    payload = jwt.verify(token, keys.apiSecret, {
+      algorithms: [ALGORITHM],
+      issuer: keys.apiKey,
+      audience: TOKEN_AUDIENCE,
+    });
+  } catch (error) {
+    const reason = error instanceof jwt.TokenExpiredError ? 'access token expired' : 'invalid access token';
+    throw new AppError('UNAUTHORIZED', reason);
+  }
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) throw new AppError('UNAUTHORIZED', 'access token lacks required claims');
+  return { identity: claims.data.sub, grants: claims.data.grants, expiresAt: claims.data.exp };
+}

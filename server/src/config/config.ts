@@ -1,0 +1,148 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/** Thrown when an environment variable has a bad value; names the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+
+// Every variable here is documented in .env.example.
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(3000),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  MEDIA_WORKERS: z.coerce.number().int().min(0).max(256).default(0),
+  MEDIA_WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+  MEDIA_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
+  MEDIA_ANNOUNCED_IP: z.string().optional(),
+  MEDIA_PORT_BASE: port.default(40000),
+  MEDIA_INITIAL_OUTGOING_BITRATE: positiveInt.default(1_000_000),
+  MEDIA_MAX_INCOMING_BITRATE: positiveInt.default(5_000_000),
+  LIVESTAGE_API_KEY: z.string().min(3).optional(),
+  LIVESTAGE_API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  TOKEN_DEFAULT_TTL_SECONDS: positiveInt.default(4 * 3600),
+  ALLOWED_ORIGINS: csv.default([]),
+  DEV_ENDPOINTS: flag.optional(),
+  ROOM_MAX_PARTICIPANTS: positiveInt.default(10_000),
+  ROOM_EMPTY_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  MAX_TRANSPORTS_PER_PARTICIPANT: positiveInt.default(4),
+  MAX_PRODUCERS_PER_PARTICIPANT: positiveInt.default(4),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly http: { readonly host: string; readonly port: number };
+  readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
+  readonly media: {
+    readonly workers: number;
+    readonly workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
+    readonly listenIp: string;
+    readonly announcedIp: string | undefined;
+    /** Worker i listens on portBase + i (UDP and TCP); 0 picks free ports. */
+    readonly portBase: number;
+    readonly initialOutgoingBitrate: number;
+    readonly maxIncomingBitrate: number;
+  };
+  readonly auth: {
+    readonly apiKey: string;
+    readonly apiSecret: string;
+    /** True when no key pair was configured and a throwaway one was generated. */
+    readonly generatedKeys: boolean;
+    readonly defaultTtlSeconds: number;
+  };
+  readonly allowedOrigins: readonly string[];
+  readonly devEndpoints: boolean;
+  readonly rooms: {
+    readonly maxParticipants: number;
+    readonly emptyGraceMs: number;
+    readonly maxTransportsPerParticipant: number;
+    readonly maxProducersPerParticipant: number;
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Reads the environment into a frozen Config; a bad value throws ConfigError naming it. */
+export function loadConfig(
+  source: Record<string, string | undefined>,
+  generateSecret: () => string = () => cryptoRandom(),
+): Config {
+  const present = Object.fromEntries(
+    Object.entries(source).filter(([key, value]) => key in envSchema.shape && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}=${JSON.stringify(present[String(issue.path[0])])}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const env = parsed.data;
+  const production = env.NODE_ENV === 'production';
+  if (Boolean(env.LIVESTAGE_API_KEY) !== Boolean(env.LIVESTAGE_API_SECRET)) {
+    throw new ConfigError(
+      'LIVESTAGE_API_KEY and LIVESTAGE_API_SECRET must be set together (or neither, outside production)',
+    );
+  }
+  if (production && !env.LIVESTAGE_API_KEY) {
+    throw new ConfigError('LIVESTAGE_API_KEY and LIVESTAGE_API_SECRET are required when NODE_ENV=production');
+  }
+  if (production && env.DEV_ENDPOINTS) {
+    throw new ConfigError('DEV_ENDPOINTS=true is not allowed when NODE_ENV=production');
+  }
+  return deepFreeze({
+    env: env.NODE_ENV,
+    http: { host: env.HOST, port: env.PORT },
+    log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT ?? (production ? 'json' : 'pretty') },
+    media: {
+      workers: env.MEDIA_WORKERS === 0 ? os.availableParallelism() : env.MEDIA_WORKERS,
+      workerLogLevel: env.MEDIA_WORKER_LOG_LEVEL,
+      listenIp: env.MEDIA_LISTEN_IP,
+      announcedIp: env.MEDIA_ANNOUNCED_IP,
+      portBase: env.MEDIA_PORT_BASE,
+      initialOutgoingBitrate: env.MEDIA_INITIAL_OUTGOING_BITRATE,
+      maxIncomingBitrate: env.MEDIA_MAX_INCOMING_BITRATE,
+    },
+    auth: {
+      apiKey: env.LIVESTAGE_API_KEY ?? 'dev-key',
+      apiSecret: env.LIVESTAGE_API_SECRET ?? generateSecret(),
+      generatedKeys: !env.LIVESTAGE_API_KEY,
+      defaultTtlSeconds: env.TOKEN_DEFAULT_TTL_SECONDS,
+    },
+    allowedOrigins: env.ALLOWED_ORIGINS,
+    devEndpoints: env.DEV_ENDPOINTS ?? !production,
+    rooms: {
+      maxParticipants: env.ROOM_MAX_PARTICIPANTS,
+      emptyGraceMs: env.ROOM_EMPTY_GRACE_MS,
+      maxTransportsPerParticipant: env.MAX_TRANSPORTS_PER_PARTICIPANT,
+      maxProducersPerParticipant: env.MAX_PRODUCERS_PER_PARTICIPANT,
+    },
+  });
+}
+
+function cryptoRandom(): string {
+  return globalThis.crypto.getRandomValues(new Uint8Array(32)).reduce(
+    (hex, byte) => hex + byte.toString(16).padStart(2, '0'),
+    '',
+  );
+}

@@ -1,0 +1,117 @@
+import type { types } from 'mediasoup';
+import type {
+  ParticipantInfo,
+  QualityPreference,
+  ServerToClientEvents,
+  TrackInfo,
+  TrackSource,
+} from '../../../client-sdk/src/protocol.js';
+import type { Grants } from '../auth/grants.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { SerialQueue } from './SerialQueue.js';
+
+export type Emit = <E extends keyof ServerToClientEvents>(
+  event: E,
+  ...args: Parameters<ServerToClientEvents[E]>
+) => void;
+
+export interface PublishedTrack {
+  producer: types.Producer;
+  source: TrackSource;
+}
+
+export interface Subscription {
+  consumer: types.Consumer;
+  publisherIdentity: string;
+  spatialLayers: number;
+  quality: QualityPreference;
+  viewportHeight: number | undefined;
+}
+
+/** One connected client in a room: its grants, its transports and the tracks it sends and gets. */
+export class Participant {
+  readonly identity: string;
+  readonly grants: Grants;
+  readonly emit: Emit;
+  readonly log: Logger;
+  readonly requests = new SerialQueue();
+  readonly transports = new Map<string, types.WebRtcTransport>();
+  readonly tracks = new Map<string, PublishedTrack>();
+  readonly subscriptions = new Map<string, Subscription>();
+  rtpCapabilities: types.RtpCapabilities | undefined;
+  recvTransport: types.WebRtcTransport | undefined;
+  joined = false;
+  #closed = false;
+
+  constructor(identity: string, grants: Grants, emit: Emit, log: Logger) {
+    this.identity = identity;
+    this.grants = grants;
+    this.emit = emit;
+    this.log = log;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get role(): Grants['role'] {
+    return this.grants.role;
+  }
+
+  info(): ParticipantInfo {
+    return {
+      identity: this.identity,
+      name: this.grants.name ?? this.identity,
+      role: this.grants.role,
+      metadata: this.grants.metadata ?? '',
+      tracks: [...this.tracks.values()].map(trackInfo),
+    };
+  }
+
+  /** The caller's own transport, or NOT_FOUND: ids are never resolved across participants. */
+  transport(transportId: string): types.WebRtcTransport {
+    const transport = this.transports.get(transportId);
+    if (!transport) throw new AppError('NOT_FOUND', 'no such transport');
+    return transport;
+  }
+
+  track(trackId: string): PublishedTrack {
+    const track = this.tracks.get(trackId);
+    if (!track) throw new AppError('NOT_FOUND', 'no such track');
+    return track;
+  }
+
+  subscription(consumerId: string): Subscription {
+    const subscription = this.subscriptions.get(consumerId);
+    if (!subscription) throw new AppError('NOT_FOUND', 'no such consumer');
+    return subscription;
+  }
+
+  isSubscribedTo(trackId: string): boolean {
+    for (const subscription of this.subscriptions.values()) {
+      if (subscription.consumer.producerId === trackId) return true;
+    }
+    return false;
+  }
+
+  /** Closes every transport (and so every producer and consumer on them). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const transport of this.transports.values()) transport.close();
+    this.transports.clear();
+    this.tracks.clear();
+    this.subscriptions.clear();
+  }
+}
+
+export function trackInfo({ producer, source }: PublishedTrack): TrackInfo {
+  return {
+    id: producer.id,
+    kind: producer.kind,
+    source,
+    spatialLayers: producer.rtpParameters.encodings?.length ?? 1,
+    paused: producer.paused,
+  };
+}

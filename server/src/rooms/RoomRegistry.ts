@@ -1,0 +1,93 @@
+import type { Config } from '../config/config.js';
+import type { Logger } from '../logging/logger.js';
+import { MEDIA_CODECS } from '../media/codecs.js';
+import type { WorkerPool } from '../media/WorkerPool.js';
+import { Room } from './Room.js';
+
+/** Creates rooms on first join (one router on the least-loaded worker) and closes empty ones. */
+export class RoomRegistry {
+  readonly #rooms = new Map<string, Room>();
+  readonly #pending = new Map<string, Promise<Room>>();
+  readonly #emptyTimers = new Map<string, NodeJS.Timeout>();
+  readonly #pool: WorkerPool;
+  readonly #config: Config;
+  readonly #log: Logger;
+
+  constructor(pool: WorkerPool, config: Config, log: Logger) {
+    this.#pool = pool;
+    this.#config = config;
+    this.#log = log;
+  }
+
+  get rooms(): ReadonlyMap<string, Room> {
+    return this.#rooms;
+  }
+
+  /** Concurrent callers for the same new room share one creation. */
+  async getOrCreate(name: string): Promise<Room> {
+    const existing = this.#rooms.get(name);
+    if (existing && !existing.closed) {
+      this.#cancelEmptyTimer(name);
+      return existing;
+    }
+    let pending = this.#pending.get(name);
+    if (!pending) {
+      pending = this.#create(name).finally(() => this.#pending.delete(name));
+      this.#pending.set(name, pending);
+    }
+    return pending;
+  }
+
+  /** For a room someone asked for but never entered: close it later unless somebody comes. */
+  releaseIfEmpty(room: Room): void {
+    if (room.participants.size === 0) this.#scheduleClose(room);
+  }
+
+  closeAll(): void {
+    for (const timer of this.#emptyTimers.values()) clearTimeout(timer);
+    this.#emptyTimers.clear();
+    for (const room of this.#rooms.values()) room.close();
+    this.#rooms.clear();
+  }
+
+  async #create(name: string): Promise<Room> {
+    const media = this.#pool.leastLoaded();
+    const router = await media.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+    const log = this.#log.child({ roomId: name });
+    const room = new Room({
+      name,
+      router,
+      media,
+      mediaConfig: this.#config.media,
+      limits: this.#config.rooms,
+      log,
+      onEmpty: (empty) => this.#scheduleClose(empty),
+    });
+    router.observer.once('close', () => {
+      if (this.#rooms.get(name) === room) this.#rooms.delete(name);
+      room.close();
+    });
+    this.#rooms.set(name, room);
+    log.info('room created', { worker: media.index });
+    return room;
+  }
+
+  #scheduleClose(room: Room): void {
+    this.#cancelEmptyTimer(room.name);
+    const timer = setTimeout(() => {
+      this.#emptyTimers.delete(room.name);
+      if (room.participants.size > 0 || this.#rooms.get(room.name) !== room) return;
+      this.#rooms.delete(room.name);
+      room.close();
+      this.#log.info('room closed (empty)', { roomId: room.name });
+    }, this.#config.rooms.emptyGraceMs);
+    timer.unref();
+    this.#emptyTimers.set(room.name, timer);
+  }
+
+  #cancelEmptyTimer(name: string): void {
+    const timer = this.#emptyTimers.get(name);
+    if (timer) clearTimeout(timer);
+    this.#emptyTimers.delete(name);
+  }
+}

@@ -1,0 +1,61 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Config } from './config/config.js';
+import { createHttpApp, REPO_ROOT } from './http/app.js';
+import type { Logger } from './logging/logger.js';
+import { WorkerPool } from './media/WorkerPool.js';
+import { RoomRegistry } from './rooms/RoomRegistry.js';
+import { createSignalingServer, type SignalingServer } from './signaling/server.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly pool: WorkerPool;
+  readonly rooms: RoomRegistry;
+  readonly io: SignalingServer;
+  close(): Promise<void>;
+}
+
+/** Builds and starts everything from a Config; tests use it with PORT=0 and no globals. */
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const pool = await WorkerPool.start(config.media, log);
+  const rooms = new RoomRegistry(pool, config, log);
+  const app = createHttpApp({
+    config,
+    pool,
+    rooms,
+    log,
+    examplesDir: path.join(REPO_ROOT, 'examples'),
+    sdkBundleDir: path.join(REPO_ROOT, 'client-sdk', 'dist', 'browser'),
+  });
+  const httpServer = http.createServer(app);
+  const io = createSignalingServer({ httpServer, config, rooms, log });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.http.port, config.http.host, () => resolve());
+    });
+  } catch (error) {
+    pool.close();
+    throw error;
+  }
+  const { port } = httpServer.address() as AddressInfo;
+  const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    pool,
+    rooms,
+    io,
+    close() {
+      closing ??= (async () => {
+        rooms.closeAll();
+        await io.close().catch(() => undefined);
+        pool.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { defineHandler } from '../handler.js';
+import { requireJoined } from '../guards.js';
+import { consumerPreferencesSchema, consumerSchema } from '../schemas.js';
+
+export const resumeConsumer = defineHandler({
+  event: 'resumeConsumer',
+  schema: consumerSchema,
+  async handle({ participant }, request) {
+    requireJoined(participant);
+    const { consumer } = participant.subscription(request.consumerId);
+    await consumer.resume();
+    // The first frame needs a keyframe; ask for one now instead of waiting for the next.
+    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    return null;
+  },
+});
+
+export const pauseConsumer = defineHandler({
+  event: 'pauseConsumer',
+  schema: consumerSchema,
+  async handle({ participant }, request) {
+    requireJoined(participant);
+    await participant.subscription(request.consumerId).consumer.pause();
+    return null;
+  },
+});
+
+export const setConsumerPreferences = defineHandler({
+  event: 'setConsumerPreferences',
+  schema: consumerPreferencesSchema,
+  async handle({ room, participant }, request) {
+    requireJoined(participant);
+    const subscription = participant.subscription(request.consumerId);
+    if (request.quality) subscription.quality = request.quality;
+    if (request.viewport) subscription.viewportHeight = request.viewport.height;
+    await room.applyPreferences(participant, request.consumerId);
+    return null;
+  },
+});

@@ -1,0 +1,20 @@
+import type { Handler } from '../handler.js';
+import { connectTransport } from './connectTransport.js';
+import { pauseConsumer, resumeConsumer, setConsumerPreferences } from './consumers.js';
+import { join } from './join.js';
+import { leave } from './leave.js';
+import { produce } from './produce.js';
+import { closeTrack, pauseTrack, resumeTrack } from './tracks.js';
+
+export const HANDLERS: readonly Handler[] = [
+  join,
+  connectTransport,
+  produce,
+  closeTrack,
+  pauseTrack,
+  resumeTrack,
+  resumeConsumer,
+  pauseConsumer,
+  setConsumerPreferences,
+  leave,
+] as unknown as readonly Handler[];

@@ -1,0 +1,47 @@
+import type { types } from 'mediasoup';
+import { AppError } from '../../errors.js';
+import { defineHandler } from '../handler.js';
+import { requireJoined, requirePublishGrant } from '../guards.js';
+import { produceSchema } from '../schemas.js';
+
+const AUDIO_SOURCES = new Set(['microphone', 'screen-audio']);
+
+export const produce = defineHandler({
+  event: 'produce',
+  schema: produceSchema,
+  async handle({ room, participant, config }, request) {
+    requireJoined(participant);
+    requirePublishGrant(participant);
+    if (AUDIO_SOURCES.has(request.source) !== (request.kind === 'audio')) {
+      throw new AppError('INVALID_PAYLOAD', `source ${request.source} cannot carry ${request.kind}`);
+    }
+    const transport = participant.transport(request.transportId);
+    if (transport.appData.direction !== 'send') throw new AppError('INVALID_STATE', 'not a send transport');
+    if (participant.tracks.size >= config.rooms.maxProducersPerParticipant) {
+      throw new AppError('LIMIT_EXCEEDED', 'too many tracks');
+    }
+    for (const track of participant.tracks.values()) {
+      if (track.source === request.source) throw new AppError('INVALID_STATE', `${request.source} already published`);
+    }
+    let producer: types.Producer;
+    try {
+      producer = await transport.produce({
+        kind: request.kind,
+        rtpParameters: request.rtpParameters as types.RtpParameters,
+        appData: { source: request.source },
+      });
+    } catch (error) {
+      // mediasoup rejects RTP parameters it cannot use with TypeError/UnsupportedError.
+      if (error instanceof TypeError || (error instanceof Error && error.name === 'UnsupportedError')) {
+        throw new AppError('INVALID_PAYLOAD', 'unusable RTP parameters');
+      }
+      throw error;
+    }
+    if (participant.closed) {
+      producer.close();
+      throw new AppError('INVALID_STATE', 'participant left');
+    }
+    await room.publish(participant, producer, request.source);
+    return { trackId: producer.id };
+  },
+});
