@@ -1,0 +1,79 @@
+import { devToken, roomFromUrl } from './common.js';
+
+const { LiveRoom } = window.Livestage;
+const $ = (id) => document.getElementById(id);
+const state = { room: null, camera: null, mic: null, screen: null };
+window.livestageHost = state; // for tests and the curious
+
+$('room').value = roomFromUrl();
+
+function setStatus(text) {
+  $('status').textContent = text;
+}
+
+function updateViewerCount() {
+  const viewers = state.room ? [...state.room.participants.values()].filter((p) => p.role === 'audience').length : 0;
+  $('viewer-count').textContent = String(viewers);
+}
+
+function setLive(live) {
+  $('go-live').disabled = live;
+  $('end').disabled = !live;
+  for (const id of ['toggle-camera', 'toggle-mic', 'toggle-screen']) $(id).disabled = !live;
+  $('live-badge').textContent = live ? 'LIVE' : 'preview';
+  $('live-badge').classList.toggle('live', live);
+}
+
+async function goLive() {
+  $('go-live').disabled = true;
+  setStatus('connecting…');
+  try {
+    const token = await devToken($('room').value, 'host');
+    const room = await LiveRoom.connect(location.origin, token);
+    state.room = room;
+    room.on('participantJoined', updateViewerCount);
+    room.on('participantLeft', updateViewerCount);
+    room.on('disconnected', (reason) => {
+      setStatus(`offline (${reason})`);
+      setLive(false);
+    });
+    state.camera = await room.publishCamera({ resolution: '720p', simulcast: true });
+    state.camera.attach($('preview'));
+    state.mic = await room.publishMicrophone();
+    updateViewerCount();
+    setLive(true);
+    setStatus(`live in “${room.roomName}”`);
+  } catch (error) {
+    setStatus(`failed: ${error.code || ''} ${error.message}`);
+    $('go-live').disabled = false;
+  }
+}
+
+async function toggle(kind) {
+  const room = state.room;
+  if (!room) return;
+  if (state[kind]) {
+    await room.unpublish(state[kind]);
+    state[kind] = null;
+    if (kind === 'camera') $('preview').srcObject = null;
+  } else if (kind === 'camera') {
+    state.camera = await room.publishCamera({ resolution: '720p', simulcast: true });
+    state.camera.attach($('preview'));
+  } else if (kind === 'mic') {
+    state.mic = await room.publishMicrophone();
+  } else {
+    state.screen = await room.publishScreen();
+  }
+  $('toggle-camera').textContent = state.camera ? 'Camera off' : 'Camera on';
+  $('toggle-mic').textContent = state.mic ? 'Mic off' : 'Mic on';
+  $('toggle-screen').textContent = state.screen ? 'Stop sharing' : 'Share screen';
+}
+
+$('go-live').addEventListener('click', goLive);
+$('end').addEventListener('click', async () => {
+  await state.room?.disconnect();
+  state.room = null;
+});
+$('toggle-camera').addEventListener('click', () => toggle('camera'));
+$('toggle-mic').addEventListener('click', () => toggle('mic'));
+$('toggle-screen').addEventListener('click', () => toggle('screen'));

@@ -1,0 +1,36 @@
+import type { Page } from 'playwright-core';
+
+// In-page code is kept as plain JavaScript text: tsx's transform would otherwise inject helpers
+// (such as __name) that do not exist inside the page.
+const COUNT_FRAMES = `({ selector, frames, timeoutMs }) => new Promise((resolve, reject) => {
+  const video = document.querySelector(selector);
+  let seen = 0;
+  const timer = setTimeout(() => reject(new Error('only ' + seen + ' frames decoded')), timeoutMs);
+  const onFrame = () => {
+    seen += 1;
+    if (seen >= frames && video.videoWidth > 0) {
+      clearTimeout(timer);
+      resolve({ width: video.videoWidth, height: video.videoHeight, frames: seen });
+    } else {
+      video.requestVideoFrameCallback(onFrame);
+    }
+  };
+  video.requestVideoFrameCallback(onFrame);
+})`;
+
+export interface DecodedFrames {
+  width: number;
+  height: number;
+  frames: number;
+}
+
+/** Waits until the first <video> matching `selector` has decoded `frames` new frames. */
+export async function waitForDecodedFrames(
+  page: Page,
+  selector: string,
+  frames = 5,
+  timeoutMs = 30_000,
+): Promise<DecodedFrames> {
+  await page.waitForSelector(selector, { timeout: timeoutMs });
+  return page.evaluate(`(${COUNT_FRAMES})(${JSON.stringify({ selector, frames, timeoutMs })})`);
+}

@@ -1,0 +1,58 @@
+import { loadConfig, type Config } from '../../server/src/config/config.js';
+import { createLogger } from '../../server/src/logging/logger.js';
+import { startServer, type RunningServer } from '../../server/src/server.js';
+
+export const TEST_KEYS = { apiKey: 'test-key', apiSecret: 'test-secret-0123456789abcdef0123456789' };
+
+/** A real server (real mediasoup worker, real socket.io) on free ports. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<RunningServer & { config: Config }> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    MEDIA_PORT_BASE: '0',
+    MEDIA_WORKERS: '1',
+    ROOM_EMPTY_GRACE_MS: '0',
+    LIVESTAGE_API_KEY: TEST_KEYS.apiKey,
+    LIVESTAGE_API_SECRET: TEST_KEYS.apiSecret,
+    DEV_ENDPOINTS: 'true',
+    ...env,
+  });
+  const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', format: 'pretty' });
+  const server = await startServer(config, log);
+  return Object.assign(server, { config });
+}
+
+/** Counts what the worker really holds, from mediasoup's own dumps. */
+export async function workerCounts(server: RunningServer): Promise<{ routers: number; transports: number; producers: number; consumers: number }> {
+  const totals = { routers: 0, transports: 0, producers: 0, consumers: 0 };
+  for (const { worker } of server.pool.workers) {
+    const dump = (await worker.dump()) as { routerIds: string[] };
+    totals.routers += dump.routerIds.length;
+  }
+  for (const room of server.rooms.rooms.values()) {
+    const dump = (await room.router.dump()) as {
+      transportIds: string[];
+      mapProducerIdConsumerIds: Record<string, unknown>;
+      mapConsumerIdProducerId: Record<string, unknown>;
+    };
+    totals.transports += dump.transportIds.length;
+    totals.producers += Object.keys(dump.mapProducerIdConsumerIds).length;
+    totals.consumers += Object.keys(dump.mapConsumerIdProducerId).length;
+  }
+  return totals;
+}
+
+export async function eventually<T>(check: () => Promise<T> | T, ceilingMs = 10_000, message = 'condition'): Promise<T> {
+  const deadline = Date.now() + ceilingMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await check();
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${message} not reached within ${ceilingMs} ms: ${String(lastError)}`);
+}
