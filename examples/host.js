@@ -12,7 +12,9 @@ function setStatus(text) {
 }
 
 function updateViewerCount() {
-  const viewers = state.room ? [...state.room.participants.values()].filter((p) => p.role === 'audience').length : 0;
+  const viewers = state.room
+    ? [...state.room.participants.values()].filter((p) => p.role === 'audience').length
+    : 0;
   $('viewer-count').textContent = String(viewers);
 }
 

@@ -38,10 +38,14 @@ async function main() {
   const { provisionWorker } = await import('./provision-worker.mjs');
   await provisionWorker();
   if (!workerOnly) {
-    execFileSync(process.execPath, [path.join(repoRoot, 'client-sdk', 'build.mjs'), '--browser-only'], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    });
+    execFileSync(
+      process.execPath,
+      [path.join(repoRoot, 'client-sdk', 'build.mjs'), '--browser-only'],
+      {
+        cwd: repoRoot,
+        stdio: 'inherit',
+      },
+    );
   }
   console.log(`[setup] ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -73,14 +73,19 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     this.roomName = welcome.roomName;
     this.localParticipant = new LocalParticipant(welcome.identity, welcome.role);
     this.#consumerControl = {
-      setPreferences: async (request) => void (await this.#request('setConsumerPreferences', request)),
+      setPreferences: async (request) =>
+        void (await this.#request('setConsumerPreferences', request)),
       pause: async (consumerId) => void (await this.#request('pauseConsumer', { consumerId })),
       resume: async (consumerId) => void (await this.#request('resumeConsumer', { consumerId })),
     };
   }
 
   /** Connects, joins the room the token names, and subscribes to everything live in it. */
-  static async connect(url: string, token: string, options: ConnectOptions = {}): Promise<LiveRoom> {
+  static async connect(
+    url: string,
+    token: string,
+    options: ConnectOptions = {},
+  ): Promise<LiveRoom> {
     const timeoutMs = options.requestTimeoutMs ?? 10_000;
     const socket: Socket_ = io(url, {
       path: options.path ?? '/socket.io',
@@ -171,7 +176,12 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       throw new LiveStageError('FORBIDDEN', 'this token may not publish');
     }
     try {
-      const producer = await transport.produce({ track, appData: { source }, stopTracks: true, ...options });
+      const producer = await transport.produce({
+        track,
+        appData: { source },
+        stopTracks: true,
+        ...options,
+      });
       const local = new LocalTrack(source, producer);
       this.localParticipant.tracks.set(local.id, local);
       return local;
@@ -239,9 +249,11 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     });
     socket.on('newConsumer', (info) => {
       // Consumers are set up one at a time, after the join answer has created the transport.
-      this.#consumeChain = this.#consumeChain.then(() => this.#consume(info)).catch((error: unknown) => {
-        console.error('livestage: could not receive a track', error);
-      });
+      this.#consumeChain = this.#consumeChain
+        .then(() => this.#consume(info))
+        .catch((error: unknown) => {
+          console.error('livestage: could not receive a track', error);
+        });
     });
     socket.on('consumerClosed', ({ consumerId }) => {
       const track = this.#tracksByConsumer.get(consumerId);
@@ -255,7 +267,13 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     });
     socket.on('kicked', (body) => this.#teardown('kicked', LiveStageError.from(body)));
     socket.on('disconnect', (reason) => {
-      this.#teardown(reason === 'io client disconnect' ? 'client' : reason === 'io server disconnect' ? 'server' : 'transport');
+      this.#teardown(
+        reason === 'io client disconnect'
+          ? 'client'
+          : reason === 'io server disconnect'
+            ? 'server'
+            : 'transport',
+      );
     });
   }
 
@@ -318,7 +336,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
 
 function waitForWelcome(socket: Socket_, timeoutMs: number): Promise<Welcome> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => finish(new LiveStageError('TIMEOUT', 'no answer from the server')), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new LiveStageError('TIMEOUT', 'no answer from the server')),
+      timeoutMs,
+    );
     const finish = (result: Welcome | LiveStageError) => {
       clearTimeout(timer);
       socket.off('welcome', onWelcome);
@@ -330,7 +351,11 @@ function waitForWelcome(socket: Socket_, timeoutMs: number): Promise<Welcome> {
     const onWelcome = (welcome: Welcome) => finish(welcome);
     const onKicked = (body: ErrorBody) => finish(LiveStageError.from(body));
     const onConnectError = (error: Error & { data?: ErrorBody }) =>
-      finish(error.data ? LiveStageError.from(error.data) : new LiveStageError('INTERNAL', `cannot reach the server: ${error.message}`));
+      finish(
+        error.data
+          ? LiveStageError.from(error.data)
+          : new LiveStageError('INTERNAL', `cannot reach the server: ${error.message}`),
+      );
     socket.on('welcome', onWelcome);
     socket.on('kicked', onKicked);
     socket.on('connect_error', onConnectError);

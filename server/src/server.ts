@@ -41,7 +41,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
-  const shownHost = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+  const shownHost =
+    config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${shownHost}:${port}`,

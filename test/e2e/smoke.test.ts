@@ -23,9 +23,13 @@ describe('e2e smoke: host page publishes, viewer page decodes (real Chromium)', 
     const hostPage = await browser.newPage();
     await hostPage.goto(`${server.url}/host.html?room=${room}`);
     await hostPage.click('#go-live');
-    await hostPage.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('live'), null, {
-      timeout: 20_000,
-    });
+    await hostPage.waitForFunction(
+      () => document.getElementById('status')?.textContent?.startsWith('live'),
+      null,
+      {
+        timeout: 20_000,
+      },
+    );
 
     const viewerPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await viewerPage.goto(`${server.url}/viewer.html?room=${room}`);
@@ -41,9 +45,13 @@ describe('e2e smoke: host page publishes, viewer page decodes (real Chromium)', 
     await hostPage.click('#end');
     await viewerPage.close();
     await hostPage.close();
-    await eventually(async () => {
-      const counts = await workerCounts(server);
-      assert.deepEqual(counts, { routers: 0, transports: 0, producers: 0, consumers: 0 });
-    }, 10_000, 'everything closed');
+    await eventually(
+      async () => {
+        const counts = await workerCounts(server);
+        assert.deepEqual(counts, { routers: 0, transports: 0, producers: 0, consumers: 0 });
+      },
+      10_000,
+      'everything closed',
+    );
   });
 });

@@ -2,10 +2,15 @@ import { loadConfig, type Config } from '../../server/src/config/config.js';
 import { createLogger } from '../../server/src/logging/logger.js';
 import { startServer, type RunningServer } from '../../server/src/server.js';
 
-export const TEST_KEYS = { apiKey: 'test-key', apiSecret: 'test-secret-0123456789abcdef0123456789' };
+export const TEST_KEYS = {
+  apiKey: 'test-key',
+  apiSecret: 'test-secret-0123456789abcdef0123456789',
+};
 
 /** A real server (real mediasoup worker, real socket.io) on free ports. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<RunningServer & { config: Config }> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+): Promise<RunningServer & { config: Config }> {
   const config = loadConfig({
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
@@ -24,7 +29,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 }
 
 /** Counts what the worker really holds, from mediasoup's own dumps. */
-export async function workerCounts(server: RunningServer): Promise<{ routers: number; transports: number; producers: number; consumers: number }> {
+export async function workerCounts(
+  server: RunningServer,
+): Promise<{ routers: number; transports: number; producers: number; consumers: number }> {
   const totals = { routers: 0, transports: 0, producers: 0, consumers: 0 };
   for (const { worker } of server.pool.workers) {
     const dump = (await worker.dump()) as { routerIds: string[] };
@@ -43,7 +50,11 @@ export async function workerCounts(server: RunningServer): Promise<{ routers: nu
   return totals;
 }
 
-export async function eventually<T>(check: () => Promise<T> | T, ceilingMs = 10_000, message = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  ceilingMs = 10_000,
+  message = 'condition',
+): Promise<T> {
   const deadline = Date.now() + ceilingMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

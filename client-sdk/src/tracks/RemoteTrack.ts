@@ -144,10 +144,13 @@ export class RemoteTrack {
 
   /** Server-side pause while nothing shows the video; resume as soon as something does. */
   #updateFlow(): void {
-    const wanted = this.#visible.size > 0 || (this.#elements.size > 0 && !this.#intersectionObserver);
+    const wanted =
+      this.#visible.size > 0 || (this.#elements.size > 0 && !this.#intersectionObserver);
     if (wanted === !this.#serverPaused) return;
     this.#serverPaused = !wanted;
-    const request = wanted ? this.#control.resume(this.consumer.id) : this.#control.pause(this.consumer.id);
+    const request = wanted
+      ? this.#control.resume(this.consumer.id)
+      : this.#control.pause(this.consumer.id);
     void request.catch(() => undefined);
   }
 }

@@ -6,7 +6,11 @@ export const ROLES = ['host', 'guest', 'audience'] as const;
 export const grantsSchema = z
   .object({
     /** The one room this token may join. */
-    room: z.string().min(1).max(128).regex(/^[\w.-]+$/),
+    room: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\w.-]+$/),
     /** host: runs the room and is always on stage; guest: on stage; audience: watches. */
     role: z.enum(ROLES),
     /** May send camera, microphone or screen tracks. */

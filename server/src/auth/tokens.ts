@@ -19,7 +19,11 @@ export interface MintOptions {
   ttlSeconds: number;
 }
 
-export const identitySchema = z.string().min(1).max(128).regex(/^[\w.@:-]+$/);
+export const identitySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\w.@:-]+$/);
 
 export interface VerifiedToken {
   identity: string;
@@ -59,7 +63,8 @@ export function verifyToken(keys: TokenKeys, token: unknown): VerifiedToken {
       audience: TOKEN_AUDIENCE,
     });
   } catch (error) {
-    const reason = error instanceof jwt.TokenExpiredError ? 'access token expired' : 'invalid access token';
+    const reason =
+      error instanceof jwt.TokenExpiredError ? 'access token expired' : 'invalid access token';
     throw new AppError('UNAUTHORIZED', reason);
   }
   const claims = claimsSchema.safeParse(payload);

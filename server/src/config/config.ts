@@ -12,9 +12,12 @@ export class ConfigError extends Error {
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const csv = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0));
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
 
 // Every variable here is documented in .env.example.
 const envSchema = z.object({
@@ -93,7 +96,8 @@ export function loadConfig(
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.')}=${JSON.stringify(present[String(issue.path[0])])}: ${issue.message}`,
+      (issue) =>
+        `${issue.path.join('.')}=${JSON.stringify(present[String(issue.path[0])])}: ${issue.message}`,
     );
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
@@ -105,7 +109,9 @@ export function loadConfig(
     );
   }
   if (production && !env.LIVESTAGE_API_KEY) {
-    throw new ConfigError('LIVESTAGE_API_KEY and LIVESTAGE_API_SECRET are required when NODE_ENV=production');
+    throw new ConfigError(
+      'LIVESTAGE_API_KEY and LIVESTAGE_API_SECRET are required when NODE_ENV=production',
+    );
   }
   if (production && env.DEV_ENDPOINTS) {
     throw new ConfigError('DEV_ENDPOINTS=true is not allowed when NODE_ENV=production');
@@ -141,8 +147,7 @@ export function loadConfig(
 }
 
 function cryptoRandom(): string {
-  return globalThis.crypto.getRandomValues(new Uint8Array(32)).reduce(
-    (hex, byte) => hex + byte.toString(16).padStart(2, '0'),
-    '',
-  );
+  return globalThis.crypto
+    .getRandomValues(new Uint8Array(32))
+    .reduce((hex, byte) => hex + byte.toString(16).padStart(2, '0'), '');
 }

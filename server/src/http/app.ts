@@ -19,7 +19,14 @@ export interface HttpDeps {
   sdkBundleDir: string;
 }
 
-export function createHttpApp({ config, pool, rooms, log, examplesDir, sdkBundleDir }: HttpDeps): Express {
+export function createHttpApp({
+  config,
+  pool,
+  rooms,
+  log,
+  examplesDir,
+  sdkBundleDir,
+}: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(

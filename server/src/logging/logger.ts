@@ -14,5 +14,9 @@ export function createLogger(options: { level: string; format: 'json' | 'pretty'
             return `${String(timestamp)} ${level} ${String(message)}${context}`;
           }),
         );
-  return winston.createLogger({ level: options.level, format, transports: [new winston.transports.Console()] });
+  return winston.createLogger({
+    level: options.level,
+    format,
+    transports: [new winston.transports.Console()],
+  });
 }

@@ -72,7 +72,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   async health(): Promise<WorkerHealth[]> {
     return Promise.all(
       this.workers.map(async (w) => {
-        const usage = w.worker.closed ? undefined : await w.worker.getResourceUsage().catch(() => undefined);
+        const usage = w.worker.closed
+          ? undefined
+          : await w.worker.getResourceUsage().catch(() => undefined);
         return {
           index: w.index,
           pid: w.worker.pid,
@@ -125,7 +127,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   #onDied(slot: MediaWorker, error: Error): void {
-    this.#log.error('mediasoup worker died', { index: slot.index, pid: slot.worker.pid, error: error.message });
+    this.#log.error('mediasoup worker died', {
+      index: slot.index,
+      pid: slot.worker.pid,
+      error: error.message,
+    });
     if (this.#slots[slot.index] === slot) this.#slots[slot.index] = undefined;
     this.emit('workerDied', slot.index, slot.worker.pid);
     if (this.#closed) return;
@@ -139,7 +145,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         this.emit('workerReplaced', replacement);
       },
       (spawnError: unknown) =>
-        this.#log.error('could not replace mediasoup worker', { index: slot.index, error: String(spawnError) }),
+        this.#log.error('could not replace mediasoup worker', {
+          index: slot.index,
+          error: String(spawnError),
+        }),
     );
   }
 }

@@ -51,7 +51,10 @@ export class Room {
     this.participants.set(participant.identity, participant);
   }
 
-  async join(participant: Participant, rtpCapabilities: types.RtpCapabilities): Promise<JoinResponse> {
+  async join(
+    participant: Participant,
+    rtpCapabilities: types.RtpCapabilities,
+  ): Promise<JoinResponse> {
     if (participant.joined) throw new AppError('INVALID_STATE', 'already joined');
     participant.rtpCapabilities = rtpCapabilities;
     const [recvTransport, sendTransport] = await Promise.all([
@@ -76,18 +79,27 @@ export class Room {
   /** Pushes a consumer for every track already published; called right after the join ack. */
   async subscribeToExisting(subscriber: Participant): Promise<void> {
     for (const publisher of this.#visibleOthers(subscriber)) {
-      for (const track of publisher.tracks.values()) await this.subscribe(subscriber, publisher, track);
+      for (const track of publisher.tracks.values())
+        await this.subscribe(subscriber, publisher, track);
     }
   }
 
-  async createTransport(participant: Participant, direction: 'send' | 'recv'): Promise<types.WebRtcTransport> {
+  async createTransport(
+    participant: Participant,
+    direction: 'send' | 'recv',
+  ): Promise<types.WebRtcTransport> {
     if (participant.transports.size >= this.#options.limits.maxTransportsPerParticipant) {
       throw new AppError('LIMIT_EXCEEDED', 'too many transports');
     }
-    const transport = await createWebRtcTransport(this.router, this.#options.media.webRtcServer, this.#options.mediaConfig, {
-      identity: participant.identity,
-      direction,
-    });
+    const transport = await createWebRtcTransport(
+      this.router,
+      this.#options.media.webRtcServer,
+      this.#options.mediaConfig,
+      {
+        identity: participant.identity,
+        direction,
+      },
+    );
     if (participant.closed) {
       transport.close();
       throw new AppError('INVALID_STATE', 'participant left');
@@ -120,13 +132,19 @@ export class Room {
   }
 
   /** Creates a paused consumer of `track` for `subscriber` and tells the subscriber about it. */
-  async subscribe(subscriber: Participant, publisher: Participant, track: PublishedTrack): Promise<void> {
+  async subscribe(
+    subscriber: Participant,
+    publisher: Participant,
+    track: PublishedTrack,
+  ): Promise<void> {
     const transport = subscriber.recvTransport;
     const capabilities = subscriber.rtpCapabilities;
     if (!transport || !capabilities || subscriber.closed || track.producer.closed) return;
     if (subscriber.isSubscribedTo(track.producer.id)) return;
     if (!this.router.canConsume({ producerId: track.producer.id, rtpCapabilities: capabilities })) {
-      subscriber.log.warn('cannot consume track with these capabilities', { trackId: track.producer.id });
+      subscriber.log.warn('cannot consume track with these capabilities', {
+        trackId: track.producer.id,
+      });
       return;
     }
     const consumer = await transport.consume({
@@ -161,7 +179,11 @@ export class Room {
       }),
     );
     consumer.on('score', (score) =>
-      subscriber.emit('consumerScore', { consumerId, score: score.score, producerScore: score.producerScore }),
+      subscriber.emit('consumerScore', {
+        consumerId,
+        score: score.score,
+        producerScore: score.producerScore,
+      }),
     );
     subscriber.emit('newConsumer', {
       consumerId,

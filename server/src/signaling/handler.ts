@@ -21,6 +21,8 @@ export interface Handler<E extends EventName = EventName, S extends z.ZodType = 
   afterAck?(context: HandlerContext): Promise<void>;
 }
 
-export function defineHandler<E extends EventName, S extends z.ZodType>(handler: Handler<E, S>): Handler<E, S> {
+export function defineHandler<E extends EventName, S extends z.ZodType>(
+  handler: Handler<E, S>,
+): Handler<E, S> {
   return handler;
 }

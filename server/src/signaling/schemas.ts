@@ -4,7 +4,10 @@ import { z } from 'zod';
 // sure nothing absurd (wrong types, huge arrays, unknown fields at the top level) gets that far.
 const id = z.string().min(1).max(64);
 const shortString = z.string().max(256);
-const smallRecord = z.record(z.string().max(64), z.union([z.string().max(256), z.number(), z.boolean()]));
+const smallRecord = z.record(
+  z.string().max(64),
+  z.union([z.string().max(256), z.number(), z.boolean()]),
+);
 
 const rtcpFeedback = z.looseObject({ type: shortString, parameter: shortString.optional() });
 
@@ -55,13 +58,20 @@ export const rtpParametersSchema = z.looseObject({
     .max(32)
     .optional(),
   encodings: z.array(encoding).min(1).max(4).optional(),
-  rtcp: z.looseObject({ cname: shortString.optional(), reducedSize: z.boolean().optional() }).optional(),
+  rtcp: z
+    .looseObject({ cname: shortString.optional(), reducedSize: z.boolean().optional() })
+    .optional(),
 });
 
 export const dtlsParametersSchema = z.object({
   role: z.enum(['auto', 'client', 'server']).optional(),
   fingerprints: z
-    .array(z.object({ algorithm: z.enum(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']), value: shortString }))
+    .array(
+      z.object({
+        algorithm: z.enum(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']),
+        value: shortString,
+      }),
+    )
     .min(1)
     .max(8),
 });
@@ -85,7 +95,10 @@ export const consumerPreferencesSchema = z
     consumerId: id,
     quality: z.enum(['low', 'medium', 'high', 'auto']).optional(),
     viewport: z
-      .object({ width: z.number().int().min(0).max(16384), height: z.number().int().min(0).max(16384) })
+      .object({
+        width: z.number().int().min(0).max(16384),
+        height: z.number().int().min(0).max(16384),
+      })
       .strict()
       .optional(),
   })

@@ -20,8 +20,18 @@ interface SocketData {
   token: VerifiedToken;
 }
 
-export type SignalingServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type SignalingServer = Server<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  SocketData
+>;
+type SignalingSocket = Socket<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  SocketData
+>;
 
 /** Signaling payloads are small; this keeps a hostile client from making the server buffer much. */
 const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -33,7 +43,12 @@ export interface SignalingDeps {
   log: Logger;
 }
 
-export function createSignalingServer({ httpServer, config, rooms, log }: SignalingDeps): SignalingServer {
+export function createSignalingServer({
+  httpServer,
+  config,
+  rooms,
+  log,
+}: SignalingDeps): SignalingServer {
   const io: SignalingServer = new Server(httpServer, {
     path: '/socket.io',
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
@@ -62,7 +77,12 @@ export function createSignalingServer({ httpServer, config, rooms, log }: Signal
   return io;
 }
 
-async function onConnection(socket: SignalingSocket, config: Config, rooms: RoomRegistry, log: Logger): Promise<void> {
+async function onConnection(
+  socket: SignalingSocket,
+  config: Config,
+  rooms: RoomRegistry,
+  log: Logger,
+): Promise<void> {
   const { identity, grants } = socket.data.token;
   const room = await rooms.getOrCreate(grants.room);
   if (!socket.connected) {
@@ -70,7 +90,12 @@ async function onConnection(socket: SignalingSocket, config: Config, rooms: Room
     return;
   }
   const participantLog = log.child({ roomId: room.name, participantId: identity });
-  const participant = new Participant(identity, grants, (event, ...args) => socket.emit(event, ...args), participantLog);
+  const participant = new Participant(
+    identity,
+    grants,
+    (event, ...args) => socket.emit(event, ...args),
+    participantLog,
+  );
   try {
     room.admit(participant);
   } catch (error) {
@@ -80,7 +105,9 @@ async function onConnection(socket: SignalingSocket, config: Config, rooms: Room
   }
   const context: HandlerContext = { room, participant, config };
   for (const handler of HANDLERS) {
-    socket.on(handler.event, (payload: unknown, ack: unknown) => dispatch(handler, context, payload, ack));
+    socket.on(handler.event, (payload: unknown, ack: unknown) =>
+      dispatch(handler, context, payload, ack),
+    );
   }
   socket.on('disconnect', () => room.remove(participant));
   participant.emit('welcome', {
@@ -104,7 +131,10 @@ function dispatch(handler: Handler, context: HandlerContext, payload: unknown, a
   void participant.requests.run(async () => {
     const parsed = handler.schema.safeParse(payload);
     if (!parsed.success) {
-      reply({ ok: false, error: { code: 'INVALID_PAYLOAD', message: describeIssue(parsed.error.issues[0]) } });
+      reply({
+        ok: false,
+        error: { code: 'INVALID_PAYLOAD', message: describeIssue(parsed.error.issues[0]) },
+      });
       return;
     }
     try {

@@ -6,7 +6,11 @@ import type { Config } from '../../config/config.js';
 import { AppError } from '../../errors.js';
 
 const devTokenQuery = z.object({
-  room: z.string().min(1).max(128).regex(/^[\w.-]+$/),
+  room: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\w.-]+$/),
   identity: identitySchema.optional(),
   role: z.enum(ROLES).default('audience'),
   name: z.string().max(128).optional(),
@@ -17,11 +21,16 @@ export function devTokenRoutes(config: Config): Router {
   const router = Router();
   router.get('/api/dev/token', (req, res) => {
     const parsed = devTokenQuery.safeParse(req.query);
-    if (!parsed.success) throw new AppError('INVALID_PAYLOAD', 'room, identity?, role?, name? expected');
+    if (!parsed.success)
+      throw new AppError('INVALID_PAYLOAD', 'room, identity?, role?, name? expected');
     const { room, role, name } = parsed.data;
     const identity = parsed.data.identity ?? `${role}-${Math.random().toString(36).slice(2, 10)}`;
     const grants = { ...defaultGrants(room, role), ...(name ? { name } : {}) };
-    const token = mintToken(config.auth, { identity, grants, ttlSeconds: config.auth.defaultTtlSeconds });
+    const token = mintToken(config.auth, {
+      identity,
+      grants,
+      ttlSeconds: config.auth.defaultTtlSeconds,
+    });
     res.json({ token, identity });
   });
   return router;

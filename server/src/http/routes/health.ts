@@ -11,7 +11,10 @@ export function healthRoutes(pool: WorkerPool, rooms: RoomRegistry): Router {
       status: healthy ? 'ok' : 'degraded',
       uptimeSeconds: Math.round(process.uptime()),
       rooms: rooms.rooms.size,
-      memory: { rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed },
+      memory: {
+        rssBytes: process.memoryUsage().rss,
+        heapUsedBytes: process.memoryUsage().heapUsed,
+      },
       workers,
     });
   });

@@ -7,7 +7,9 @@ export const connectTransport = defineHandler({
   schema: connectTransportSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
-    await participant.transport(request.transportId).connect({ dtlsParameters: request.dtlsParameters });
+    await participant
+      .transport(request.transportId)
+      .connect({ dtlsParameters: request.dtlsParameters });
     return null;
   },
 });

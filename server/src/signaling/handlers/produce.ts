@@ -13,15 +13,20 @@ export const produce = defineHandler({
     requireJoined(participant);
     requirePublishGrant(participant);
     if (AUDIO_SOURCES.has(request.source) !== (request.kind === 'audio')) {
-      throw new AppError('INVALID_PAYLOAD', `source ${request.source} cannot carry ${request.kind}`);
+      throw new AppError(
+        'INVALID_PAYLOAD',
+        `source ${request.source} cannot carry ${request.kind}`,
+      );
     }
     const transport = participant.transport(request.transportId);
-    if (transport.appData.direction !== 'send') throw new AppError('INVALID_STATE', 'not a send transport');
+    if (transport.appData.direction !== 'send')
+      throw new AppError('INVALID_STATE', 'not a send transport');
     if (participant.tracks.size >= config.rooms.maxProducersPerParticipant) {
       throw new AppError('LIMIT_EXCEEDED', 'too many tracks');
     }
     for (const track of participant.tracks.values()) {
-      if (track.source === request.source) throw new AppError('INVALID_STATE', `${request.source} already published`);
+      if (track.source === request.source)
+        throw new AppError('INVALID_STATE', `${request.source} already published`);
     }
     let producer: types.Producer;
     try {
@@ -32,7 +37,10 @@ export const produce = defineHandler({
       });
     } catch (error) {
       // mediasoup rejects RTP parameters it cannot use with TypeError/UnsupportedError.
-      if (error instanceof TypeError || (error instanceof Error && error.name === 'UnsupportedError')) {
+      if (
+        error instanceof TypeError ||
+        (error instanceof Error && error.name === 'UnsupportedError')
+      ) {
         throw new AppError('INVALID_PAYLOAD', 'unusable RTP parameters');
       }
       throw error;

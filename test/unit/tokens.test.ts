@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import jwt from 'jsonwebtoken';
+import { defaultGrants } from '../../server/src/auth/grants.js';
+import { mintToken, TOKEN_AUDIENCE, verifyToken } from '../../server/src/auth/tokens.js';
+import { AppError } from '../../server/src/errors.js';
+
+const keys = { apiKey: 'key-1', apiSecret: 'secret-0123456789abcdef0123456789abcdef' };
+const grants = defaultGrants('room-1', 'host');
+
+function rejected(token: unknown, reason: RegExp): void {
+  assert.throws(
+    () => verifyToken(keys, token),
+    (error: unknown) =>
+      error instanceof AppError && error.code === 'UNAUTHORIZED' && reason.test(error.message),
+  );
+}
+
+describe('access tokens', function () {
+  it('round-trips identity and grants', function () {
+    const token = mintToken(keys, { identity: 'alice', grants, ttlSeconds: 60 });
+    const verified = verifyToken(keys, token);
+    assert.equal(verified.identity, 'alice');
+    assert.deepEqual(verified.grants, grants);
+    assert.ok(verified.expiresAt > Date.now() / 1000);
+  });
+
+  it('rejects an expired token', function () {
+    const token = jwt.sign({ grants }, keys.apiSecret, {
+      algorithm: 'HS256',
+      issuer: keys.apiKey,
+      subject: 'alice',
+      audience: TOKEN_AUDIENCE,
+      expiresIn: -10,
+    });
+    rejected(token, /expired/);
+  });
+
+  it('rejects a token signed with another secret', function () {
+    rejected(
+      mintToken(
+        { ...keys, apiSecret: 'another-secret-0123456789abcdef0123' },
+        { identity: 'a', grants, ttlSeconds: 60 },
+      ),
+      /invalid/,
+    );
+  });
+
+  it('rejects alg: none', function () {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+    const claims = {
+      grants,
+      sub: 'alice',
+      iss: keys.apiKey,
+      aud: TOKEN_AUDIENCE,
+      exp: Math.floor(Date.now() / 1000) + 60,
+    };
+    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    rejected(`${header}.${body}.`, /invalid/);
+  });
+
+  it('rejects a wrong issuer', function () {
+    rejected(
+      mintToken({ ...keys, apiKey: 'other-key' }, { identity: 'a', grants, ttlSeconds: 60 }),
+      /invalid/,
+    );
+  });
+
+  it('rejects a token without exp', function () {
+    const token = jwt.sign({ grants }, keys.apiSecret, {
+      algorithm: 'HS256',
+      issuer: keys.apiKey,
+      subject: 'alice',
+      audience: TOKEN_AUDIENCE,
+    });
+    rejected(token, /claims/);
+  });
+
+  it('rejects missing or malformed grants', function () {
+    const sign = (payload: object) =>
+      jwt.sign(payload, keys.apiSecret, {
+        algorithm: 'HS256',
+        issuer: keys.apiKey,
+        subject: 'alice',
+        audience: TOKEN_AUDIENCE,
+        expiresIn: 60,
+      });
+    rejected(sign({}), /claims/);
+    rejected(sign({ grants: { ...grants, role: 'admin' } }), /claims/);
+    rejected(sign({ grants: { room: 'r' } }), /claims/);
+  });
+
+  it('rejects a missing, non-string or oversized token', function () {
+    rejected(undefined, /required/);
+    rejected(42, /required/);
+    rejected('x'.repeat(10_000), /too large/);
+  });
+});
