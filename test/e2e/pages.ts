@@ -34,3 +34,14 @@ export async function waitForDecodedFrames(
   await page.waitForSelector(selector, { timeout: timeoutMs });
   return page.evaluate(`(${COUNT_FRAMES})(${JSON.stringify({ selector, frames, timeoutMs })})`);
 }
+
+/** Opens the host page for `room`, presses Go live and waits until it is live. */
+export async function goLive(page: Page, serverUrl: string, room: string): Promise<void> {
+  await page.goto(`${serverUrl}/host.html?room=${room}`);
+  await page.click('#go-live');
+  await page.waitForFunction(
+    "document.getElementById('status')?.textContent?.startsWith('live')",
+    null,
+    { timeout: 20_000 },
+  );
+}

@@ -77,3 +77,17 @@ export function vp8RtpParameters(ssrc = 11111111) {
     rtcp: { cname: 'test' },
   };
 }
+
+/** Asks to publish a single VP8 camera stream on `transportId`. */
+export function produceVideo(
+  socket: TestSocket,
+  transportId: string,
+  rtpParameters: object = vp8RtpParameters(),
+) {
+  return request(socket, 'produce', {
+    transportId,
+    kind: 'video',
+    rtpParameters,
+    source: 'camera',
+  });
+}

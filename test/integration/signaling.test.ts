@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { JoinResponse, Welcome } from '../../client-sdk/src/protocol.js';
 import {
   connectRaw,
+  produceVideo,
   errorCode,
   request,
   tokenFor,
@@ -72,12 +73,7 @@ describe('signaling with a real worker and real socket.io', function () {
     const host = await joined('forbid', 'host-2', 'host');
     const viewer = await joined('forbid', 'viewer-2', 'audience');
     for (const transportId of [host.join.sendTransport!.id, viewer.join.recvTransport!.id]) {
-      const ack = await request(viewer.socket, 'produce', {
-        transportId,
-        kind: 'video',
-        rtpParameters: vp8RtpParameters(),
-        source: 'camera',
-      });
+      const ack = await produceVideo(viewer.socket, transportId);
       assert.equal(errorCode(ack), 'FORBIDDEN');
     }
     assert.equal((await workerCounts(server)).producers, 0);
@@ -87,12 +83,7 @@ describe('signaling with a real worker and real socket.io', function () {
     const host = await joined('steal', 'host-3', 'host');
     const guest = await joined('steal', 'guest-3', 'guest');
     const before = await workerCounts(server);
-    const produce = await request(guest.socket, 'produce', {
-      transportId: host.join.sendTransport!.id,
-      kind: 'video',
-      rtpParameters: vp8RtpParameters(),
-      source: 'camera',
-    });
+    const produce = await produceVideo(guest.socket, host.join.sendTransport!.id);
     assert.equal(errorCode(produce), 'NOT_FOUND');
     const connect = await request(guest.socket, 'connectTransport', {
       transportId: host.join.recvTransport!.id,
@@ -108,12 +99,7 @@ describe('signaling with a real worker and real socket.io', function () {
     const pushed = new Promise<{ consumerId: string; trackId: string }>((resolve) =>
       viewer.socket.once('newConsumer', resolve),
     );
-    const produce = await request(host.socket, 'produce', {
-      transportId: host.join.sendTransport!.id,
-      kind: 'video',
-      rtpParameters: vp8RtpParameters(),
-      source: 'camera',
-    });
+    const produce = await produceVideo(host.socket, host.join.sendTransport!.id);
     assert.ok(produce.ok, JSON.stringify(produce));
     const consumer = await pushed;
     assert.equal(consumer.trackId, (produce.data as { trackId: string }).trackId);
@@ -187,12 +173,7 @@ describe('signaling with a real worker and real socket.io', function () {
     // A vp8 stream whose codec the router lacks.
     const bad = vp8RtpParameters();
     bad.codecs[0]!.mimeType = 'video/AV2';
-    const ack = await request(host.socket, 'produce', {
-      transportId: host.join.sendTransport!.id,
-      kind: 'video',
-      rtpParameters: bad,
-      source: 'camera',
-    });
+    const ack = await produceVideo(host.socket, host.join.sendTransport!.id, bad);
     assert.equal(errorCode(ack), 'INVALID_PAYLOAD');
     // No ack callback: the server must neither crash nor act.
     (host.socket as unknown as { emit(event: string, payload: unknown): void }).emit('produce', {
@@ -209,12 +190,7 @@ describe('signaling with a real worker and real socket.io', function () {
     const host = await joined('leave', 'host-7', 'host');
     const viewer = await joined('leave', 'viewer-7', 'audience');
     const pushed = new Promise((resolve) => viewer.socket.once('newConsumer', resolve));
-    await request(host.socket, 'produce', {
-      transportId: host.join.sendTransport!.id,
-      kind: 'video',
-      rtpParameters: vp8RtpParameters(),
-      source: 'camera',
-    });
+    await produceVideo(host.socket, host.join.sendTransport!.id);
     await pushed;
     const left = new Promise((resolve) => viewer.socket.once('participantLeft', resolve));
     host.socket.disconnect();

@@ -7,6 +7,17 @@ import { AppError } from '../../server/src/errors.js';
 const keys = { apiKey: 'key-1', apiSecret: 'secret-0123456789abcdef0123456789abcdef' };
 const grants = defaultGrants('room-1', 'host');
 
+/** Signs claims by hand, as an attacker or a foreign minter could. */
+function signRaw(payload: object, options: jwt.SignOptions = { expiresIn: 60 }): string {
+  return jwt.sign(payload, keys.apiSecret, {
+    algorithm: 'HS256',
+    issuer: keys.apiKey,
+    subject: 'alice',
+    audience: TOKEN_AUDIENCE,
+    ...options,
+  });
+}
+
 function rejected(token: unknown, reason: RegExp): void {
   assert.throws(
     () => verifyToken(keys, token),
@@ -25,14 +36,7 @@ describe('access tokens', function () {
   });
 
   it('rejects an expired token', function () {
-    const token = jwt.sign({ grants }, keys.apiSecret, {
-      algorithm: 'HS256',
-      issuer: keys.apiKey,
-      subject: 'alice',
-      audience: TOKEN_AUDIENCE,
-      expiresIn: -10,
-    });
-    rejected(token, /expired/);
+    rejected(signRaw({ grants }, { expiresIn: -10 }), /expired/);
   });
 
   it('rejects a token signed with another secret', function () {
@@ -66,27 +70,13 @@ describe('access tokens', function () {
   });
 
   it('rejects a token without exp', function () {
-    const token = jwt.sign({ grants }, keys.apiSecret, {
-      algorithm: 'HS256',
-      issuer: keys.apiKey,
-      subject: 'alice',
-      audience: TOKEN_AUDIENCE,
-    });
-    rejected(token, /claims/);
+    rejected(signRaw({ grants }, {}), /claims/);
   });
 
   it('rejects missing or malformed grants', function () {
-    const sign = (payload: object) =>
-      jwt.sign(payload, keys.apiSecret, {
-        algorithm: 'HS256',
-        issuer: keys.apiKey,
-        subject: 'alice',
-        audience: TOKEN_AUDIENCE,
-        expiresIn: 60,
-      });
-    rejected(sign({}), /claims/);
-    rejected(sign({ grants: { ...grants, role: 'admin' } }), /claims/);
-    rejected(sign({ grants: { room: 'r' } }), /claims/);
+    rejected(signRaw({}), /claims/);
+    rejected(signRaw({ grants: { ...grants, role: 'admin' } }), /claims/);
+    rejected(signRaw({ grants: { room: 'r' } }), /claims/);
   });
 
   it('rejects a missing, non-string or oversized token', function () {
