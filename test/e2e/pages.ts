@@ -39,9 +39,5 @@ export async function waitForDecodedFrames(
 export async function goLive(page: Page, serverUrl: string, room: string): Promise<void> {
   await page.goto(`${serverUrl}/host.html?room=${room}`);
   await page.click('#go-live');
-  await page.waitForFunction(
-    "document.getElementById('status')?.textContent?.startsWith('live')",
-    null,
-    { timeout: 20_000 },
-  );
+  await page.locator('#status', { hasText: /^live/ }).waitFor({ timeout: 20_000 });
 }
