@@ -290,7 +290,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     const track = new RemoteTrack(consumer, info, this.#consumerControl);
     this.#tracksByConsumer.set(info.consumerId, track);
     participant.tracks.set(track.id, track);
-    await this.#request('resumeConsumer', { consumerId: info.consumerId });
+    // Audio plays at once; video is resumed by the track when an element shows it.
+    if (info.kind === 'audio')
+      await this.#request('resumeConsumer', { consumerId: info.consumerId });
     this.emit('trackSubscribed', track, participant);
   }
 

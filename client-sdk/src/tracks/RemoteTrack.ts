@@ -33,7 +33,8 @@ export class RemoteTrack {
   #intersectionObserver: IntersectionObserver | undefined;
   #viewportTimer: ReturnType<typeof setTimeout> | undefined;
   #lastViewport = '';
-  #serverPaused = false;
+  // The server creates consumers paused; video stays so until an element shows it.
+  #serverPaused = true;
 
   constructor(
     consumer: types.Consumer,
@@ -116,8 +117,21 @@ export class RemoteTrack {
       this.#intersectionObserver.observe(el);
     } else {
       this.#visible.add(el);
+      this.#updateFlow();
     }
     this.#scheduleViewportUpdate();
+  }
+
+  /** Size of the largest attached element in device pixels (0×0 when none is laid out). */
+  #viewport(): { width: number; height: number } {
+    const ratio = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
+    let width = 0;
+    let height = 0;
+    for (const el of this.#elements) {
+      width = Math.max(width, Math.round(el.clientWidth * ratio));
+      height = Math.max(height, Math.round(el.clientHeight * ratio));
+    }
+    return { width, height };
   }
 
   #scheduleViewportUpdate(): void {
@@ -126,13 +140,7 @@ export class RemoteTrack {
   }
 
   async #sendViewport(): Promise<void> {
-    const ratio = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
-    let width = 0;
-    let height = 0;
-    for (const el of this.#elements) {
-      width = Math.max(width, Math.round(el.clientWidth * ratio));
-      height = Math.max(height, Math.round(el.clientHeight * ratio));
-    }
+    const { width, height } = this.#viewport();
     if (width === 0 || height === 0) return;
     const key = `${width}x${height}`;
     if (key === this.#lastViewport) return;

@@ -8,6 +8,8 @@ import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { errorHandler } from './errorHandler.js';
 import { devTokenRoutes } from './routes/devTokens.js';
 import { healthRoutes } from './routes/health.js';
+import { roomRoutes } from './routes/rooms.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 export interface HttpDeps {
   config: Config;
@@ -39,6 +41,8 @@ export function createHttpApp({
   );
   app.use(express.json({ limit: '16kb' }));
   app.use(healthRoutes(pool, rooms));
+  app.use(tokenRoutes(config));
+  app.use(roomRoutes(config, rooms));
   if (config.devEndpoints) app.use(devTokenRoutes(config));
   app.use('/sdk', express.static(sdkBundleDir, { fallthrough: true }));
   app.use('/', express.static(examplesDir, { extensions: ['html'] }));

@@ -41,6 +41,8 @@ export class Participant {
   readonly subscriptions = new Map<string, Subscription>();
   rtpCapabilities: types.RtpCapabilities | undefined;
   recvTransport: types.WebRtcTransport | undefined;
+  /** Cap on what the server sends this participant (bits/s), set over the REST API; null: none. */
+  maxOutgoingBitrate: number | null = null;
   joined = false;
   #closed = false;
 

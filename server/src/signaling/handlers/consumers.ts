@@ -1,6 +1,18 @@
+import type { types } from 'mediasoup';
+import { AppError } from '../../errors.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
 import { consumerPreferencesSchema, consumerSchema } from '../schemas.js';
+
+/** A consumer can close in the worker (its producer left) while a request for it is on the way. */
+async function onConsumer(consumer: types.Consumer, action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (consumer.closed) throw new AppError('NOT_FOUND', 'no such consumer');
+    throw error;
+  }
+}
 
 export const resumeConsumer = defineHandler({
   event: 'resumeConsumer',
@@ -8,9 +20,11 @@ export const resumeConsumer = defineHandler({
   async handle({ participant }, request) {
     requireJoined(participant);
     const { consumer } = participant.subscription(request.consumerId);
-    await consumer.resume();
-    // The first frame needs a keyframe; ask for one now instead of waiting for the next.
-    if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    await onConsumer(consumer, async () => {
+      await consumer.resume();
+      // The first frame needs a keyframe; ask for one now instead of waiting for the next.
+      if (consumer.kind === 'video') await consumer.requestKeyFrame();
+    });
     return null;
   },
 });
@@ -20,7 +34,8 @@ export const pauseConsumer = defineHandler({
   schema: consumerSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
-    await participant.subscription(request.consumerId).consumer.pause();
+    const { consumer } = participant.subscription(request.consumerId);
+    await onConsumer(consumer, () => consumer.pause());
     return null;
   },
 });
@@ -33,7 +48,9 @@ export const setConsumerPreferences = defineHandler({
     const subscription = participant.subscription(request.consumerId);
     if (request.quality) subscription.quality = request.quality;
     if (request.viewport) subscription.viewportHeight = request.viewport.height;
-    await room.applyPreferences(participant, request.consumerId);
+    await onConsumer(subscription.consumer, () =>
+      room.applyPreferences(participant, request.consumerId),
+    );
     return null;
   },
 });
