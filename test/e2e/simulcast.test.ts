@@ -66,6 +66,7 @@ describe('e2e: simulcast chosen by bandwidth and element size (real Chromium)', 
     const page = await browser.newPage({ viewport });
     await page.goto(`${server.url}/viewer.html?room=${room}`);
     await page.click('#watch');
+    await page.locator('#status', { hasText: /^watching/ }).waitFor({ timeout: 20_000 });
     viewers.push(page);
     return page;
   }
