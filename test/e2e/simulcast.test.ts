@@ -149,6 +149,20 @@ describe('e2e: simulcast chosen by bandwidth and element size (real Chromium)', 
     );
   });
 
+  it('a hidden video is paused on the server and resumes when shown again', async function () {
+    const page = viewers[2]!;
+    const identity = await identityOf(page);
+    await page.evaluate("document.getElementById('stage').style.display = 'none'");
+    await eventually(() => assert.equal(videoConsumerOf(identity).paused, true), 10_000, 'paused');
+    await page.evaluate("document.getElementById('stage').style.display = ''");
+    await eventually(
+      () => assert.equal(videoConsumerOf(identity).paused, false),
+      10_000,
+      'resumed',
+    );
+    await waitForDecodedFrames(page, VIDEO, 3);
+  });
+
   it('viewers leaving or reloading leave no transports or consumers behind', async function () {
     await viewers[1]!.reload();
     await viewers[1]!.click('#watch');
