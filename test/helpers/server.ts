@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { loadConfig, type Config } from '../../server/src/config/config.js';
 import { createLogger } from '../../server/src/logging/logger.js';
 import { startServer, type RunningServer } from '../../server/src/server.js';
@@ -66,4 +67,35 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`${message} not reached within ${ceilingMs} ms: ${String(lastError)}`);
+}
+
+export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+
+/**
+ * Mocha hooks for a suite on one real server: started before, closed after; the sockets a test
+ * pushes into `sockets` are disconnected after it, and the test must leave no transport behind.
+ */
+export function useTestServer(): {
+  readonly server: TestServer;
+  sockets: { disconnect(): void }[];
+} {
+  const context = {
+    server: undefined as unknown as TestServer,
+    sockets: [] as { disconnect(): void }[],
+  };
+  before(async function () {
+    context.server = await startTestServer();
+  });
+  afterEach(async function () {
+    for (const socket of context.sockets.splice(0)) socket.disconnect();
+    await eventually(
+      async () => assert.equal((await workerCounts(context.server)).transports, 0),
+      5000,
+      'cleanup',
+    );
+  });
+  after(async function () {
+    await context.server?.close();
+  });
+  return context;
 }

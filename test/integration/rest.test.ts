@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { verifyToken } from '../../server/src/auth/tokens.js';
 import { REPO_ROOT } from '../../server/src/http/app.js';
-import { connectRaw, request, tokenFor, type TestSocket } from '../helpers/client.js';
-import { eventually, startTestServer, TEST_KEYS, workerCounts } from '../helpers/server.js';
+import { connectRaw, request, tokenFor } from '../helpers/client.js';
+import { TEST_KEYS, useTestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 
@@ -22,25 +22,8 @@ interface ApiBody {
 const GOOD_AUTH = basic(TEST_KEYS.apiKey, TEST_KEYS.apiSecret);
 
 describe('REST API: tokens and rooms', function () {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  const sockets: TestSocket[] = [];
-
-  before(async function () {
-    server = await startTestServer();
-  });
-
-  afterEach(async function () {
-    for (const socket of sockets.splice(0)) socket.disconnect();
-    await eventually(
-      async () => assert.equal((await workerCounts(server)).transports, 0),
-      5000,
-      'cleanup',
-    );
-  });
-
-  after(async function () {
-    await server?.close();
-  });
+  const suite = useTestServer();
+  const { sockets } = suite;
 
   async function call(
     method: string,
@@ -48,7 +31,7 @@ describe('REST API: tokens and rooms', function () {
     body: unknown,
     authorization?: string,
   ): Promise<{ status: number; headers: Headers; body: ApiBody }> {
-    const response = await fetch(`${server.url}${path}`, {
+    const response = await fetch(`${suite.server.url}${path}`, {
       method,
       headers: {
         'content-type': 'application/json',
@@ -74,13 +57,16 @@ describe('REST API: tokens and rooms', function () {
   }
 
   async function connected(room: string, identity: string, join: boolean) {
-    const { socket, welcome } = await connectRaw(server.url, tokenFor(room, identity, 'audience'));
+    const { socket, welcome } = await connectRaw(
+      suite.server.url,
+      tokenFor(room, identity, 'audience'),
+    );
     sockets.push(socket);
     if (join) {
       const ack = await request(socket, 'join', { rtpCapabilities: welcome.routerRtpCapabilities });
       assert.ok(ack.ok, `join failed: ${JSON.stringify(ack)}`);
     }
-    const participant = server.rooms.rooms.get(room)?.participants.get(identity);
+    const participant = suite.server.rooms.rooms.get(room)?.participants.get(identity);
     assert.ok(participant, 'participant is in the room');
     return participant;
   }
@@ -112,7 +98,7 @@ describe('REST API: tokens and rooms', function () {
       }
     });
 
-    it('with the key pair: a token the server accepts, with the role grants', async function () {
+    it('with the key pair: a token the suite.server accepts, with the role grants', async function () {
       const before = Math.floor(Date.now() / 1000);
       const result = await call(
         'POST',
@@ -147,9 +133,9 @@ describe('REST API: tokens and rooms', function () {
       const { token, expiresAt } = audience.body;
       assert.ok(token && expiresAt);
       assert.equal(verifyToken(TEST_KEYS, token).grants.canPublish, false);
-      assert.ok(expiresAt >= before + server.config.auth.defaultTtlSeconds);
-      // And the signaling server takes it.
-      const { socket } = await connectRaw(server.url, token);
+      assert.ok(expiresAt >= before + suite.server.config.auth.defaultTtlSeconds);
+      // And the signaling suite.server takes it.
+      const { socket } = await connectRaw(suite.server.url, token);
       sockets.push(socket);
     });
 
@@ -169,7 +155,7 @@ describe('REST API: tokens and rooms', function () {
       for (const body of bad) {
         assertError(await call('POST', '/api/tokens', body, GOOD_AUTH), 400, 'INVALID_PAYLOAD');
       }
-      const response = await fetch(`${server.url}/api/tokens`, {
+      const response = await fetch(`${suite.server.url}/api/tokens`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: GOOD_AUTH },
         body: '{"room":',
@@ -311,7 +297,7 @@ describe('REST API: tokens and rooms', function () {
       LIVESTAGE_API_SECRET: TEST_KEYS.apiSecret,
     };
 
-    it('prints only a token the server accepts', async function () {
+    it('prints only a token the suite.server accepts', async function () {
       const before = Math.floor(Date.now() / 1000);
       const { stdout } = await runCli([...args, '--name', 'Cli', '--ttl', '90'], keysEnv);
       const token = stdout.trim();

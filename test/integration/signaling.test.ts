@@ -7,33 +7,15 @@ import {
   request,
   tokenFor,
   vp8RtpParameters,
-  type TestSocket,
 } from '../helpers/client.js';
-import { eventually, startTestServer, workerCounts } from '../helpers/server.js';
+import { eventually, useTestServer, workerCounts } from '../helpers/server.js';
 
 describe('signaling with a real worker and real socket.io', function () {
-  let server: Awaited<ReturnType<typeof startTestServer>>;
-  const sockets: TestSocket[] = [];
-
-  before(async function () {
-    server = await startTestServer();
-  });
-
-  afterEach(async function () {
-    for (const socket of sockets.splice(0)) socket.disconnect();
-    await eventually(
-      async () => assert.equal((await workerCounts(server)).transports, 0),
-      5000,
-      'cleanup',
-    );
-  });
-
-  after(async function () {
-    await server?.close();
-  });
+  const suite = useTestServer();
+  const { sockets } = suite;
 
   async function joined(room: string, identity: string, role: 'host' | 'guest' | 'audience') {
-    const { socket, welcome } = await connectRaw(server.url, tokenFor(room, identity, role));
+    const { socket, welcome } = await connectRaw(suite.server.url, tokenFor(room, identity, role));
     sockets.push(socket);
     const ack = await request(socket, 'join', { rtpCapabilities: welcome.routerRtpCapabilities });
     assert.ok(ack.ok, `join failed: ${JSON.stringify(ack)}`);
@@ -42,14 +24,14 @@ describe('signaling with a real worker and real socket.io', function () {
 
   it('refuses a bad token at the handshake with UNAUTHORIZED', async function () {
     await assert.rejects(
-      connectRaw(server.url, 'not-a-token'),
+      connectRaw(suite.server.url, 'not-a-token'),
       (error: { data?: { code: string } }) => {
         assert.equal(error.data?.code, 'UNAUTHORIZED');
         return true;
       },
     );
     await assert.rejects(
-      connectRaw(server.url, ''),
+      connectRaw(suite.server.url, ''),
       (error: { data?: { code: string } }) => error.data?.code === 'UNAUTHORIZED',
     );
   });
@@ -66,7 +48,7 @@ describe('signaling with a real worker and real socket.io', function () {
       viewer.join.participants.map((p) => p.identity),
       ['host-1'],
     );
-    assert.equal((await workerCounts(server)).transports, 3);
+    assert.equal((await workerCounts(suite.server)).transports, 3);
   });
 
   it('an audience token cannot produce, even naming a real transport: FORBIDDEN, nothing created', async function () {
@@ -76,13 +58,13 @@ describe('signaling with a real worker and real socket.io', function () {
       const ack = await produceVideo(viewer.socket, transportId);
       assert.equal(errorCode(ack), 'FORBIDDEN');
     }
-    assert.equal((await workerCounts(server)).producers, 0);
+    assert.equal((await workerCounts(suite.server)).producers, 0);
   });
 
   it("naming another participant's transport is NOT_FOUND and changes nothing", async function () {
     const host = await joined('steal', 'host-3', 'host');
     const guest = await joined('steal', 'guest-3', 'guest');
-    const before = await workerCounts(server);
+    const before = await workerCounts(suite.server);
     const produce = await produceVideo(guest.socket, host.join.sendTransport!.id);
     assert.equal(errorCode(produce), 'NOT_FOUND');
     const connect = await request(guest.socket, 'connectTransport', {
@@ -90,7 +72,7 @@ describe('signaling with a real worker and real socket.io', function () {
       dtlsParameters: { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] },
     });
     assert.equal(errorCode(connect), 'NOT_FOUND');
-    assert.deepEqual(await workerCounts(server), before);
+    assert.deepEqual(await workerCounts(suite.server), before);
   });
 
   it('a published track is pushed to viewers as a paused consumer they can resume', async function () {
@@ -104,7 +86,7 @@ describe('signaling with a real worker and real socket.io', function () {
     const consumer = await pushed;
     assert.equal(consumer.trackId, (produce.data as { trackId: string }).trackId);
     assert.ok(
-      server.rooms.rooms
+      suite.server.rooms.rooms
         .get('push')
         ?.participants.get('viewer-4')
         ?.subscription(consumer.consumerId).consumer.paused,
@@ -113,7 +95,7 @@ describe('signaling with a real worker and real socket.io', function () {
       (await request(viewer.socket, 'resumeConsumer', { consumerId: consumer.consumerId })).ok,
     );
     assert.equal(
-      server.rooms.rooms
+      suite.server.rooms.rooms
         .get('push')
         ?.participants.get('viewer-4')
         ?.subscription(consumer.consumerId).consumer.paused,
@@ -121,12 +103,12 @@ describe('signaling with a real worker and real socket.io', function () {
     );
 
     // A latecomer gets the live track pushed right after joining.
-    const late = await connectRaw(server.url, tokenFor('push', 'viewer-5', 'audience'));
+    const late = await connectRaw(suite.server.url, tokenFor('push', 'viewer-5', 'audience'));
     sockets.push(late.socket);
     const latePush = new Promise((resolve) => late.socket.once('newConsumer', resolve));
     await request(late.socket, 'join', { rtpCapabilities: late.welcome.routerRtpCapabilities });
     await latePush;
-    assert.deepEqual(await workerCounts(server), {
+    assert.deepEqual(await workerCounts(suite.server), {
       routers: 1,
       transports: 4,
       producers: 1,
@@ -136,7 +118,7 @@ describe('signaling with a real worker and real socket.io', function () {
 
   it('answers malformed payloads with INVALID_PAYLOAD and ignores requests without an ack', async function () {
     const host = await joined('garbage', 'host-6', 'host');
-    const before = await workerCounts(server);
+    const before = await workerCounts(suite.server);
     const cases: [string, unknown][] = [
       ['produce', null],
       ['produce', { transportId: 5 }],
@@ -175,7 +157,7 @@ describe('signaling with a real worker and real socket.io', function () {
     bad.codecs[0]!.mimeType = 'video/AV2';
     const ack = await produceVideo(host.socket, host.join.sendTransport!.id, bad);
     assert.equal(errorCode(ack), 'INVALID_PAYLOAD');
-    // No ack callback: the server must neither crash nor act.
+    // No ack callback: the suite.server must neither crash nor act.
     (host.socket as unknown as { emit(event: string, payload: unknown): void }).emit('produce', {
       transportId: host.join.sendTransport!.id,
     });
@@ -183,7 +165,7 @@ describe('signaling with a real worker and real socket.io', function () {
       (await request(host.socket, 'pauseConsumer', { consumerId: 'none' })).ok === false,
       'socket still answers',
     );
-    assert.deepEqual(await workerCounts(server), before);
+    assert.deepEqual(await workerCounts(suite.server), before);
   });
 
   it('a disconnect closes the participant transports, producers and consumers; empty rooms close', async function () {
@@ -196,7 +178,7 @@ describe('signaling with a real worker and real socket.io', function () {
     host.socket.disconnect();
     await left;
     await eventually(async () => {
-      const counts = await workerCounts(server);
+      const counts = await workerCounts(suite.server);
       assert.deepEqual(
         { ...counts, routers: 0 },
         { routers: 0, transports: 1, producers: 0, consumers: 0 },
@@ -204,7 +186,7 @@ describe('signaling with a real worker and real socket.io', function () {
     });
     viewer.socket.disconnect();
     await eventually(async () =>
-      assert.deepEqual(await workerCounts(server), {
+      assert.deepEqual(await workerCounts(suite.server), {
         routers: 0,
         transports: 0,
         producers: 0,
@@ -214,14 +196,14 @@ describe('signaling with a real worker and real socket.io', function () {
   });
 
   it('GET /healthz reports every worker alive with its pid and resource usage', async function () {
-    const response = await fetch(`${server.url}/healthz`);
+    const response = await fetch(`${suite.server.url}/healthz`);
     assert.equal(response.status, 200);
     const body = (await response.json()) as {
       status: string;
       workers: { pid: number; alive: boolean; maxRssKiB: number }[];
     };
     assert.equal(body.status, 'ok');
-    assert.equal(body.workers.length, server.config.media.workers);
+    assert.equal(body.workers.length, suite.server.config.media.workers);
     for (const worker of body.workers) {
       assert.ok(worker.alive && worker.pid > 0 && worker.maxRssKiB > 0);
     }
