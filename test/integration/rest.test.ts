@@ -166,6 +166,12 @@ describe('REST API: tokens and rooms', function () {
 
   describe('rooms', function () {
     const path = (room: string, identity: string) => `/api/rooms/${room}/participants/${identity}`;
+    const patchCap = (
+      room: string,
+      identity: string,
+      maxOutgoingBitrate: number | null,
+      authorization: string | undefined,
+    ) => call('PATCH', path(room, identity), { maxOutgoingBitrate }, authorization);
 
     it('GET /api/rooms lists rooms with their participant counts', async function () {
       await connected('listed', 'viewer-l1', true);
@@ -189,12 +195,7 @@ describe('REST API: tokens and rooms', function () {
     it('PATCH without or with wrong credentials: 401, nothing changed', async function () {
       const participant = await connected('cap-auth', 'viewer-a', true);
       for (const authorization of [undefined, basic(TEST_KEYS.apiKey, 'wrong')]) {
-        const result = await call(
-          'PATCH',
-          path('cap-auth', 'viewer-a'),
-          { maxOutgoingBitrate: 200_000 },
-          authorization,
-        );
+        const result = await patchCap('cap-auth', 'viewer-a', 200_000, authorization);
         assertError(result, 401, 'UNAUTHORIZED');
       }
       assert.equal(participant.maxOutgoingBitrate, null);
@@ -210,12 +211,7 @@ describe('REST API: tokens and rooms', function () {
 
     it('PATCH a participant that has not joined yet: 409 INVALID_STATE', async function () {
       await connected('cap-early', 'viewer-e', false);
-      const result = await call(
-        'PATCH',
-        path('cap-early', 'viewer-e'),
-        { maxOutgoingBitrate: 200_000 },
-        GOOD_AUTH,
-      );
+      const result = await patchCap('cap-early', 'viewer-e', 200_000, GOOD_AUTH);
       assertError(result, 409, 'INVALID_STATE');
     });
 
@@ -244,32 +240,17 @@ describe('REST API: tokens and rooms', function () {
       // The worker refuses a min outgoing bitrate above its current max: a probe of its real state.
       const probe = (bitrate: number) => transport.setMinOutgoingBitrate(bitrate);
 
-      const capped = await call(
-        'PATCH',
-        path('cap', 'viewer-c'),
-        { maxOutgoingBitrate: 250_000 },
-        GOOD_AUTH,
-      );
+      const capped = await patchCap('cap', 'viewer-c', 250_000, GOOD_AUTH);
       assert.equal(capped.status, 200, JSON.stringify(capped.body));
       assert.deepEqual(capped.body, { identity: 'viewer-c', maxOutgoingBitrate: 250_000 });
       assert.equal(participant.maxOutgoingBitrate, 250_000);
       await assert.rejects(probe(250_001), /current max outgoing bitrate \(250000\)/);
 
-      const lowest = await call(
-        'PATCH',
-        path('cap', 'viewer-c'),
-        { maxOutgoingBitrate: 30_000 },
-        GOOD_AUTH,
-      );
+      const lowest = await patchCap('cap', 'viewer-c', 30_000, GOOD_AUTH);
       assert.equal(lowest.status, 200, JSON.stringify(lowest.body));
       await assert.rejects(probe(30_001), /current max outgoing bitrate \(30000\)/);
 
-      const removed = await call(
-        'PATCH',
-        path('cap', 'viewer-c'),
-        { maxOutgoingBitrate: null },
-        GOOD_AUTH,
-      );
+      const removed = await patchCap('cap', 'viewer-c', null, GOOD_AUTH);
       assert.equal(removed.status, 200, JSON.stringify(removed.body));
       assert.deepEqual(removed.body, { identity: 'viewer-c', maxOutgoingBitrate: null });
       assert.equal(participant.maxOutgoingBitrate, null);

@@ -6,14 +6,15 @@ export function healthRoutes(pool: WorkerPool, rooms: RoomRegistry): Router {
   const router = Router();
   router.get('/healthz', async (_req, res) => {
     const workers = await pool.health();
+    const memory = process.memoryUsage();
     const healthy = workers.length > 0 && workers.every((w) => w.alive);
     res.status(healthy ? 200 : 503).json({
       status: healthy ? 'ok' : 'degraded',
       uptimeSeconds: Math.round(process.uptime()),
       rooms: rooms.rooms.size,
       memory: {
-        rssBytes: process.memoryUsage().rss,
-        heapUsedBytes: process.memoryUsage().heapUsed,
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
       },
       workers,
     });
