@@ -9,6 +9,16 @@
 import { parseArgs } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
+import {
+  fmt,
+  printStats,
+  printTable,
+  round,
+  roundStats,
+  stats,
+  withTimeout,
+  type Stats,
+} from './lib/report.js';
 import { startTestServer } from '../test/helpers/server.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
@@ -33,14 +43,6 @@ interface ViewerResult {
   index: number;
   timing?: ViewerTiming;
   error?: string;
-}
-
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  min: number;
-  max: number;
 }
 
 // In-page code is kept as plain JavaScript text: tsx's transform would otherwise inject helpers
@@ -128,36 +130,6 @@ function options(): { viewers: number; workers: string; timeoutMs: number } {
   return { viewers, workers, timeoutMs };
 }
 
-/** Nearest-rank percentile of an ascending array (p in 0..100). */
-function nearestRank(sorted: number[], p: number): number {
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[rank - 1] ?? Number.NaN;
-}
-
-function stats(values: number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    n: sorted.length,
-    p50: nearestRank(sorted, 50),
-    p95: nearestRank(sorted, 95),
-    min: sorted[0] ?? Number.NaN,
-    max: sorted[sorted.length - 1] ?? Number.NaN,
-  };
-}
-
-function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 async function workerCpuSeconds(server: TestServer): Promise<number> {
   const workers = await server.pool.health();
   return workers.reduce((sum, w) => sum + w.cpuUserSeconds + w.cpuSystemSeconds, 0);
@@ -214,19 +186,6 @@ async function joinViewer(
     });
   }
 }
-
-/** Column 0 is left-aligned; the others are right-aligned when `numeric`, else left-aligned. */
-function printTable(rows: string[][], numeric = true): void {
-  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => row[col]?.length ?? 0)));
-  for (const row of rows) {
-    const cells = row.map((cell, col) =>
-      col === 0 || !numeric ? cell.padEnd(widths?.[col] ?? 0) : cell.padStart(widths?.[col] ?? 0),
-    );
-    console.log(`  ${cells.join('  ')}`.trimEnd());
-  }
-}
-
-const fmt = (value: number): string => (Number.isFinite(value) ? value.toFixed(1) : '—');
 
 async function main(): Promise<number> {
   const { viewers, workers, timeoutMs } = options();
@@ -317,10 +276,7 @@ async function main(): Promise<number> {
       : []),
     ['(c) connect → first frame', metrics.connectToFirstFrame],
   ];
-  printTable([
-    ['', 'p50', 'p95', 'min', 'max'],
-    ...rows.map(([label, s]) => [label, fmt(s.p50), fmt(s.p95), fmt(s.min), fmt(s.max)]),
-  ]);
+  printStats(rows);
   if (resources) {
     const per = (value: number): string => (viewers > 0 ? (value / viewers).toFixed(3) : '—');
     const rssDelta = resources.rssAfterMiB - resources.rssBeforeMiB;
@@ -353,16 +309,7 @@ async function main(): Promise<number> {
     workers: Number(workers),
     metricsMs: Object.fromEntries(
       Object.entries({ ...metrics, ...(receivedToFrame ? { receivedToFrame } : {}) }).map(
-        ([name, s]) => [
-          name,
-          {
-            n: s.n,
-            p50: round(s.p50),
-            p95: round(s.p95),
-            min: round(s.min),
-            max: round(s.max),
-          },
-        ],
+        ([name, s]) => [name, roundStats(s)],
       ),
     ),
     perViewer: results.map((r) =>

@@ -8,15 +8,24 @@ import type {
   ClientToServerEvents,
   ConsumerInfo,
   ErrorBody,
+  HandLowered,
+  HandRequest,
+  InviteEnded,
   JoinResponse,
   ParticipantInfo,
   ResponseOf,
   Role,
+  RoleChanged,
   ServerToClientEvents,
+  StageInfo,
+  StageInvite,
+  StageSource,
   TrackInfo,
   TrackSource,
+  TransportOptions,
   Welcome,
 } from './protocol.js';
+import { StageState } from './StageState.js';
 import { LocalTrack } from './tracks/LocalTrack.js';
 import { RemoteTrack, type ConsumerControl, type Layer } from './tracks/RemoteTrack.js';
 import { SIMULCAST_ENCODINGS, VIDEO_RESOLUTIONS, type VideoResolution } from './video.js';
@@ -26,6 +35,13 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
   /** socket.io path on the server. */
   path?: string;
+  /** Publish the allowed microphone and camera as soon as a host brings this client on stage. */
+  autoPublishOnStage?: boolean;
+}
+
+export interface StageSeatOptions {
+  /** What the guest may publish; defaults to microphone and camera. */
+  sources?: StageSource[];
 }
 
 export interface PublishCameraOptions {
@@ -44,6 +60,19 @@ export interface LiveRoomEvents {
   trackUnsubscribed: [track: RemoteTrack, participant: RemoteParticipant];
   qualityChanged: [track: RemoteTrack, layer: Layer];
   disconnected: [reason: DisconnectReason, error?: LiveStageError];
+  /** Hosts: a viewer raised (or re-raised) a hand. */
+  handRaised: [hand: HandRequest];
+  /** Hosts, and the viewer whose hand it was (reason 'denied' tells a viewer it was refused). */
+  handLowered: [event: HandLowered];
+  stageChanged: [stage: StageInfo];
+  /** This client's own role changed (brought on stage, taken off); the connection stays. */
+  roleChanged: [role: Role, event: RoleChanged];
+  inviteReceived: [invite: StageInvite];
+  inviteEnded: [event: InviteEnded];
+  /** A host muted or unmuted one of this client's sources. */
+  mutedByHost: [source: StageSource, muted: boolean];
+  /** Something went wrong outside any call the app made (e.g. publishing on stage). */
+  error: [error: Error];
 }
 
 type Socket_ = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -60,16 +89,27 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   readonly #timeoutMs: number;
   readonly #consumerControl: ConsumerControl;
   readonly #tracksByConsumer = new Map<string, RemoteTrack>();
+  readonly #autoPublishOnStage: boolean;
+  #stage = new StageState({ members: [], maxGuests: 0 }, []);
+  #stageSources: StageSource[] = [];
   #sendTransport: types.Transport | undefined;
   #recvTransport: types.Transport | undefined;
   #consumeChain: Promise<void> = Promise.resolve();
+  #roleChain: Promise<void> = Promise.resolve();
   #closed = false;
 
-  private constructor(socket: Socket_, device: Device, welcome: Welcome, timeoutMs: number) {
+  private constructor(
+    socket: Socket_,
+    device: Device,
+    welcome: Welcome,
+    timeoutMs: number,
+    autoPublishOnStage: boolean,
+  ) {
     super();
     this.#socket = socket;
     this.#device = device;
     this.#timeoutMs = timeoutMs;
+    this.#autoPublishOnStage = autoPublishOnStage;
     this.roomName = welcome.roomName;
     this.localParticipant = new LocalParticipant(welcome.identity, welcome.role);
     this.#consumerControl = {
@@ -97,7 +137,13 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       const welcome = await waitForWelcome(socket, timeoutMs);
       const device = new Device();
       await device.load({ routerRtpCapabilities: welcome.routerRtpCapabilities });
-      const room = new LiveRoom(socket, device, welcome, timeoutMs);
+      const room = new LiveRoom(
+        socket,
+        device,
+        welcome,
+        timeoutMs,
+        options.autoPublishOnStage ?? true,
+      );
       await room.#join();
       return room;
     } catch (error) {
@@ -114,18 +160,93 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     return !this.#closed && this.#socket.connected;
   }
 
+  /** Who is on stage: hosts first, then guests. */
+  get stage(): StageInfo {
+    return this.#stage.info;
+  }
+
+  /** Hosts: raised hands waiting for a decision, oldest first. Empty for everyone else. */
+  get handQueue(): HandRequest[] {
+    return this.#stage.handQueue;
+  }
+
+  /** An invitation to the stage this client has not answered yet. */
+  get pendingInvite(): StageInvite | null {
+    return this.#stage.invite;
+  }
+
+  /** What this client may publish while on stage (empty in the audience). */
+  get stageSources(): StageSource[] {
+    return [...this.#stageSources];
+  }
+
+  async raiseHand(message?: string): Promise<HandRequest> {
+    return this.#request('raiseHand', message === undefined ? {} : { message });
+  }
+
+  async lowerHand(): Promise<void> {
+    await this.#request('lowerHand', {});
+  }
+
+  async approveHand(identity: string, options: StageSeatOptions = {}): Promise<void> {
+    await this.#request('approveHand', { identity, ...options });
+  }
+
+  async denyHand(identity: string): Promise<void> {
+    await this.#request('denyHand', { identity });
+  }
+
+  async inviteToStage(identity: string, options: StageSeatOptions = {}): Promise<StageInvite> {
+    return this.#request('inviteToStage', { identity, ...options });
+  }
+
+  /** Resolves once this client is on stage (and, with autoPublishOnStage, publishing). */
+  async acceptInvite(): Promise<void> {
+    await this.#request('acceptInvite', {});
+    await this.#roleChain;
+  }
+
+  async declineInvite(): Promise<void> {
+    await this.#request('declineInvite', {});
+    this.#stage.invite = null;
+  }
+
+  async removeFromStage(identity: string): Promise<void> {
+    await this.#request('removeFromStage', { identity });
+  }
+
+  /** Back to the audience: this client's tracks end for everyone. */
+  async leaveStage(): Promise<void> {
+    await this.#request('leaveStage', {});
+    await this.#roleChain;
+  }
+
+  /** Hosts: pause a guest's source on the server; the guest cannot unmute it. */
+  async muteParticipant(identity: string, source: StageSource = 'microphone'): Promise<void> {
+    await this.#request('muteParticipant', { identity, source, muted: true });
+  }
+
+  async unmuteParticipant(identity: string, source: StageSource = 'microphone'): Promise<void> {
+    await this.#request('muteParticipant', { identity, source, muted: false });
+  }
+
+  /** Stops sending a track without unpublishing it. */
+  async muteTrack(track: LocalTrack): Promise<void> {
+    track.mutedBySelf = true;
+    track.producer.pause();
+    await this.#request('pauseTrack', { trackId: track.id });
+  }
+
+  /** Refused with FORBIDDEN while a host has the track's source muted. */
+  async unmuteTrack(track: LocalTrack): Promise<void> {
+    if (track.mutedByHost) throw new LiveStageError('FORBIDDEN', 'muted by the host');
+    await this.#request('resumeTrack', { trackId: track.id });
+    track.mutedBySelf = false;
+    track.producer.resume();
+  }
+
   async publishCamera(options: PublishCameraOptions = {}): Promise<LocalTrack> {
-    const resolution = VIDEO_RESOLUTIONS[options.resolution ?? '720p'];
-    const stream = await navigator.mediaDevices.getUserMedia({
-      video: {
-        width: { ideal: resolution.width },
-        height: { ideal: resolution.height },
-        frameRate: { ideal: 30 },
-        ...(options.deviceId ? { deviceId: { exact: options.deviceId } } : {}),
-      },
-    });
-    const track = stream.getVideoTracks()[0];
-    if (!track) throw new LiveStageError('UNSUPPORTED', 'no camera track');
+    const track = await cameraTrack(options);
     return this.#publish(track, 'camera', {
       encodings: options.simulcast === false ? undefined : SIMULCAST_ENCODINGS,
       codecOptions: { videoGoogleStartBitrate: 1000 },
@@ -133,15 +254,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   }
 
   async publishMicrophone(options: { deviceId?: string } = {}): Promise<LocalTrack> {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: {
-        echoCancellation: true,
-        noiseSuppression: true,
-        ...(options.deviceId ? { deviceId: { exact: options.deviceId } } : {}),
-      },
-    });
-    const track = stream.getAudioTracks()[0];
-    if (!track) throw new LiveStageError('UNSUPPORTED', 'no microphone track');
+    return this.#publishMicrophoneTrack(await microphoneTrack(options));
+  }
+
+  #publishMicrophoneTrack(track: MediaStreamTrack): Promise<LocalTrack> {
     return this.#publish(track, 'microphone', { codecOptions: { opusDtx: true, opusFec: true } });
   }
 
@@ -184,6 +300,11 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       });
       const local = new LocalTrack(source, producer);
       this.localParticipant.tracks.set(local.id, local);
+      const stageSource = source === 'screen-audio' ? 'screen' : source;
+      if (this.#stage.member(this.localParticipant.identity)?.mutedByHost.includes(stageSource)) {
+        local.mutedByHost = true;
+        producer.pause();
+      }
       return local;
     } catch (error) {
       track.stop();
@@ -197,23 +318,82 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       rtpCapabilities: this.#device.rtpCapabilities,
     });
     for (const info of joined.participants) this.#addParticipant(info);
+    this.#stage = new StageState(joined.stage, joined.handQueue);
+    this.#stageSources = this.#stage.member(joined.self.identity)?.sources ?? [];
+    this.localParticipant.role = joined.self.role;
     if (joined.recvTransport) {
       const transport = this.#device.createRecvTransport(joined.recvTransport);
       this.#wireConnect(transport);
       this.#recvTransport = transport;
     }
-    if (joined.sendTransport) {
-      const transport = this.#device.createSendTransport(joined.sendTransport);
-      this.#wireConnect(transport);
-      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
-        const source = appData.source as TrackSource;
-        this.#request('produce', { transportId: transport.id, kind, rtpParameters, source }).then(
-          ({ trackId }) => callback({ id: trackId }),
-          errback,
-        );
-      });
-      this.#sendTransport = transport;
+    if (joined.sendTransport) this.#openSendTransport(joined.sendTransport);
+  }
+
+  #openSendTransport(options: TransportOptions): void {
+    const transport = this.#device.createSendTransport(options);
+    this.#wireConnect(transport);
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      const source = appData.source as TrackSource;
+      this.#request('produce', { transportId: transport.id, kind, rtpParameters, source }).then(
+        ({ trackId }) => callback({ id: trackId }),
+        errback,
+      );
+    });
+    this.#sendTransport = transport;
+  }
+
+  async #onRoleChanged(event: RoleChanged): Promise<void> {
+    if (this.#closed) return;
+    this.localParticipant.role = event.role;
+    this.#stageSources = event.sources;
+    if (event.role === 'audience') {
+      // The server has already closed this client's tracks; let go of the local side too.
+      for (const track of this.localParticipant.tracks.values()) {
+        track.producer.close();
+        track.mediaStreamTrack?.stop();
+      }
+      this.localParticipant.tracks.clear();
+      this.#sendTransport?.close();
+      this.#sendTransport = undefined;
+      this.emit('roleChanged', event.role, event);
+      return;
     }
+    if (event.sendTransport && this.#sendTransport?.id !== event.sendTransport.id) {
+      this.#sendTransport?.close();
+      this.#openSendTransport(event.sendTransport);
+    }
+    this.emit('roleChanged', event.role, event);
+    if (event.role === 'guest' && this.#autoPublishOnStage)
+      await this.#publishOnStage(event.sources);
+  }
+
+  /** Camera and microphone are opened together: one permission prompt, less time to first frame. */
+  async #publishOnStage(sources: StageSource[]): Promise<void> {
+    const published = new Set([...this.localParticipant.tracks.values()].map((t) => t.source));
+    const wantCamera = sources.includes('camera') && !published.has('camera');
+    const wantMicrophone = sources.includes('microphone') && !published.has('microphone');
+    const [camera, microphone] = await Promise.all([
+      wantCamera ? cameraTrack({}) : undefined,
+      wantMicrophone ? microphoneTrack({}) : undefined,
+    ]);
+    if (camera) {
+      await this.#publish(camera, 'camera', {
+        encodings: SIMULCAST_ENCODINGS,
+        codecOptions: { videoGoogleStartBitrate: 1000 },
+      });
+    }
+    if (microphone) await this.#publishMicrophoneTrack(microphone);
+  }
+
+  #onMutedByHost(source: StageSource, muted: boolean): void {
+    for (const track of this.localParticipant.tracks.values()) {
+      const trackSource = track.source === 'screen-audio' ? 'screen' : track.source;
+      if (trackSource !== source) continue;
+      track.mutedByHost = muted;
+      if (muted) track.producer.pause();
+      else if (!track.mutedBySelf) track.producer.resume();
+    }
+    this.emit('mutedByHost', source, muted);
   }
 
   #wireConnect(transport: types.Transport): void {
@@ -265,6 +445,34 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       track.currentLayer = { spatial: spatialLayer, temporal: temporalLayer };
       this.emit('qualityChanged', track, track.currentLayer);
     });
+    socket.on('handRaised', (hand) => {
+      this.#stage.handRaised(hand);
+      this.emit('handRaised', hand);
+    });
+    socket.on('handLowered', (event) => {
+      this.#stage.handLowered(event);
+      this.emit('handLowered', event);
+    });
+    socket.on('stageChanged', (info) => {
+      this.#stage.stageChanged(info, this.participants.values());
+      this.emit('stageChanged', info);
+    });
+    socket.on('inviteReceived', (invite) => {
+      this.#stage.inviteReceived(invite);
+      this.emit('inviteReceived', invite);
+    });
+    socket.on('inviteEnded', (event) => {
+      this.#stage.inviteEnded(event, this.localParticipant.identity);
+      this.emit('inviteEnded', event);
+    });
+    socket.on('roleChanged', (event) => {
+      this.#roleChain = this.#roleChain
+        .then(() => this.#onRoleChanged(event))
+        .catch((error: unknown) => {
+          this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        });
+    });
+    socket.on('mutedByHost', ({ source, muted }) => this.#onMutedByHost(source, muted));
     socket.on('kicked', (body) => this.#teardown('kicked', LiveStageError.from(body)));
     socket.on('disconnect', (reason) => {
       this.#teardown(
@@ -334,6 +542,34 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     if (!response.ok) throw LiveStageError.from(response.error);
     return response.data;
   }
+}
+
+async function cameraTrack(options: PublishCameraOptions): Promise<MediaStreamTrack> {
+  const resolution = VIDEO_RESOLUTIONS[options.resolution ?? '720p'];
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: {
+      width: { ideal: resolution.width },
+      height: { ideal: resolution.height },
+      frameRate: { ideal: 30 },
+      ...(options.deviceId ? { deviceId: { exact: options.deviceId } } : {}),
+    },
+  });
+  const track = stream.getVideoTracks()[0];
+  if (!track) throw new LiveStageError('UNSUPPORTED', 'no camera track');
+  return track;
+}
+
+async function microphoneTrack(options: { deviceId?: string }): Promise<MediaStreamTrack> {
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: {
+      echoCancellation: true,
+      noiseSuppression: true,
+      ...(options.deviceId ? { deviceId: { exact: options.deviceId } } : {}),
+    },
+  });
+  const track = stream.getAudioTracks()[0];
+  if (!track) throw new LiveStageError('UNSUPPORTED', 'no microphone track');
+  return track;
 }
 
 function waitForWelcome(socket: Socket_, timeoutMs: number): Promise<Welcome> {

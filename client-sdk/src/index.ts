@@ -4,6 +4,7 @@ export type {
   DisconnectReason,
   LiveRoomEvents,
   PublishCameraOptions,
+  StageSeatOptions,
 } from './LiveRoom.js';
 export { LiveStageError } from './errors.js';
 export { LocalParticipant, RemoteParticipant } from './participants.js';

@@ -76,6 +76,10 @@ export interface JoinRequest {
 export interface JoinResponse {
   self: ParticipantInfo;
   participants: ParticipantInfo[];
+  /** Who is on stage now. */
+  stage: StageInfo;
+  /** Raised hands waiting for a decision; filled for hosts only (empty for everyone else). */
+  handQueue: HandRequest[];
   /** Created at join for everyone who may subscribe, so consumers can follow at once. */
   recvTransport: TransportOptions | null;
   /** Created at join for everyone who may publish. */
@@ -140,6 +144,93 @@ export interface ScoreInfo {
   producerScore: number;
 }
 
+/** What a guest may publish while on stage; hosts choose it when they approve or invite. */
+export type StageSource = 'microphone' | 'camera' | 'screen';
+
+export interface StageMember {
+  identity: string;
+  name: string;
+  role: 'host' | 'guest';
+  /** What the member may publish (hosts: everything their token allows). */
+  sources: StageSource[];
+  /** Sources a host has muted; the member cannot unmute them. */
+  mutedByHost: StageSource[];
+}
+
+export interface StageInfo {
+  /** Hosts first, then guests in the order they came on stage. */
+  members: StageMember[];
+  /** How many guests the stage holds (hosts do not count). */
+  maxGuests: number;
+}
+
+export interface HandRequest {
+  identity: string;
+  name: string;
+  message: string;
+  /** Epoch milliseconds. */
+  raisedAt: number;
+  /** Epoch milliseconds after which the request lapses. */
+  expiresAt: number;
+}
+
+export type HandLoweredReason = 'lowered' | 'approved' | 'denied' | 'expired' | 'left';
+
+export interface HandLowered {
+  identity: string;
+  reason: HandLoweredReason;
+}
+
+export interface StageInvite {
+  from: string;
+  sources: StageSource[];
+  expiresAt: number;
+}
+
+export type InviteEndedReason = 'accepted' | 'declined' | 'expired' | 'left' | 'cancelled';
+
+export interface InviteEnded {
+  identity: string;
+  reason: InviteEndedReason;
+}
+
+export type RoleChangeReason =
+  'approved' | 'invite-accepted' | 'removed-by-host' | 'left-stage' | 'token';
+
+export interface RoleChanged {
+  role: Role;
+  /** What this participant may publish now (empty when back in the audience). */
+  sources: StageSource[];
+  /** A send transport for a participant that just came on stage, so it can publish at once. */
+  sendTransport: TransportOptions | null;
+  reason: RoleChangeReason;
+}
+
+export interface MutedByHost {
+  source: StageSource;
+  muted: boolean;
+}
+
+export interface RaiseHandRequest {
+  message?: string;
+}
+
+export interface StageTargetRequest {
+  identity: string;
+}
+
+export interface StageSeatRequest {
+  identity: string;
+  /** Defaults to microphone and camera. */
+  sources?: StageSource[];
+}
+
+export interface MuteParticipantRequest {
+  identity: string;
+  source: StageSource;
+  muted: boolean;
+}
+
 export interface ClientToServerEvents {
   join: (request: JoinRequest, ack: AckCallback<JoinResponse>) => void;
   connectTransport: (request: ConnectTransportRequest, ack: AckCallback<null>) => void;
@@ -151,6 +242,16 @@ export interface ClientToServerEvents {
   pauseConsumer: (request: ConsumerRequest, ack: AckCallback<null>) => void;
   setConsumerPreferences: (request: ConsumerPreferencesRequest, ack: AckCallback<null>) => void;
   leave: (request: Record<string, never>, ack: AckCallback<null>) => void;
+  raiseHand: (request: RaiseHandRequest, ack: AckCallback<HandRequest>) => void;
+  lowerHand: (request: Record<string, never>, ack: AckCallback<null>) => void;
+  approveHand: (request: StageSeatRequest, ack: AckCallback<null>) => void;
+  denyHand: (request: StageTargetRequest, ack: AckCallback<null>) => void;
+  inviteToStage: (request: StageSeatRequest, ack: AckCallback<StageInvite>) => void;
+  acceptInvite: (request: Record<string, never>, ack: AckCallback<null>) => void;
+  declineInvite: (request: Record<string, never>, ack: AckCallback<null>) => void;
+  removeFromStage: (request: StageTargetRequest, ack: AckCallback<null>) => void;
+  leaveStage: (request: Record<string, never>, ack: AckCallback<null>) => void;
+  muteParticipant: (request: MuteParticipantRequest, ack: AckCallback<null>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -165,6 +266,20 @@ export interface ServerToClientEvents {
   consumerResumed: (event: ConsumerRequest) => void;
   consumerLayersChanged: (event: LayersInfo) => void;
   consumerScore: (event: ScoreInfo) => void;
+  /** To hosts: a new (or updated) raised hand. */
+  handRaised: (hand: HandRequest) => void;
+  /** To hosts and to the participant whose hand it was. */
+  handLowered: (event: HandLowered) => void;
+  /** To everyone: the stage after any change. */
+  stageChanged: (stage: StageInfo) => void;
+  /** To the participant whose role changed; the connection stays as it is. */
+  roleChanged: (event: RoleChanged) => void;
+  /** To the invited participant. */
+  inviteReceived: (invite: StageInvite) => void;
+  /** To hosts and to the invited participant. */
+  inviteEnded: (event: InviteEnded) => void;
+  /** To a guest whose track a host muted or unmuted. */
+  mutedByHost: (event: MutedByHost) => void;
   /** Sent before the server closes the connection on its side. */
   kicked: (event: ErrorBody) => void;
 }

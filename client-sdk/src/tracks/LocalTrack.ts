@@ -5,6 +5,10 @@ import type { TrackSource } from '../protocol.js';
 export class LocalTrack {
   readonly source: TrackSource;
   readonly producer: types.Producer;
+  /** A host muted this track's source; only a host can lift it. */
+  mutedByHost = false;
+  /** Muted by this client (LiveRoom.muteTrack). */
+  mutedBySelf = false;
 
   constructor(source: TrackSource, producer: types.Producer) {
     this.source = source;

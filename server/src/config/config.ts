@@ -42,6 +42,9 @@ const envSchema = z.object({
   ROOM_EMPTY_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   MAX_TRANSPORTS_PER_PARTICIPANT: positiveInt.default(4),
   MAX_PRODUCERS_PER_PARTICIPANT: positiveInt.default(4),
+  STAGE_MAX: z.coerce.number().int().min(0).max(64).default(6),
+  STAGE_HAND_TTL_MS: positiveInt.default(5 * 60_000),
+  STAGE_INVITE_TTL_MS: positiveInt.default(60_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -74,6 +77,14 @@ export interface Config {
     readonly emptyGraceMs: number;
     readonly maxTransportsPerParticipant: number;
     readonly maxProducersPerParticipant: number;
+  };
+  readonly stage: {
+    /** Guests on stage at once (hosts do not count). */
+    readonly maxGuests: number;
+    /** A raised hand lapses after this long without a decision. */
+    readonly handTtlMs: number;
+    /** An invitation lapses after this long without an answer. */
+    readonly inviteTtlMs: number;
   };
 }
 
@@ -142,6 +153,11 @@ export function loadConfig(
       emptyGraceMs: env.ROOM_EMPTY_GRACE_MS,
       maxTransportsPerParticipant: env.MAX_TRANSPORTS_PER_PARTICIPANT,
       maxProducersPerParticipant: env.MAX_PRODUCERS_PER_PARTICIPANT,
+    },
+    stage: {
+      maxGuests: env.STAGE_MAX,
+      handTtlMs: env.STAGE_HAND_TTL_MS,
+      inviteTtlMs: env.STAGE_INVITE_TTL_MS,
     },
   });
 }

@@ -10,6 +10,7 @@ import type { Grants } from '../auth/grants.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { SerialQueue } from './SerialQueue.js';
+import { stageSourceOf, type Seat } from './Stage.js';
 
 export type Emit = <E extends keyof ServerToClientEvents>(
   event: E,
@@ -19,6 +20,8 @@ export type Emit = <E extends keyof ServerToClientEvents>(
 export interface PublishedTrack {
   producer: types.Producer;
   source: TrackSource;
+  /** Paused by its publisher (as opposed to by a host): a host's unmute leaves it paused. */
+  pausedByOwner: boolean;
 }
 
 export interface Subscription {
@@ -41,6 +44,8 @@ export class Participant {
   readonly subscriptions = new Map<string, Subscription>();
   rtpCapabilities: types.RtpCapabilities | undefined;
   recvTransport: types.WebRtcTransport | undefined;
+  /** A guest's place on stage; set and cleared by the room's stage only. */
+  seat: Seat | undefined;
   /** Cap on what the server sends this participant (bits/s), set over the REST API; null: none. */
   maxOutgoingBitrate: number | null = null;
   joined = false;
@@ -57,15 +62,40 @@ export class Participant {
     return this.#closed;
   }
 
+  /** Hosts come from the token; guests are whoever holds a stage seat; everyone else watches. */
   get role(): Grants['role'] {
-    return this.grants.role;
+    if (this.grants.role === 'host') return 'host';
+    return this.seat ? 'guest' : 'audience';
+  }
+
+  /** The one place that decides whether this participant may send a track of `source`. */
+  mayPublish(source: TrackSource): boolean {
+    if (this.grants.role === 'host') return this.grants.canPublish;
+    return this.seat?.sources.has(stageSourceOf(source)) ?? false;
+  }
+
+  get mayPublishAnything(): boolean {
+    return this.grants.role === 'host'
+      ? this.grants.canPublish
+      : (this.seat?.sources.size ?? 0) > 0;
+  }
+
+  isMutedByHost(source: TrackSource): boolean {
+    return this.seat?.mutedByHost.has(stageSourceOf(source)) ?? false;
+  }
+
+  get sendTransport(): types.WebRtcTransport | undefined {
+    for (const transport of this.transports.values()) {
+      if (transport.appData.direction === 'send') return transport;
+    }
+    return undefined;
   }
 
   info(): ParticipantInfo {
     return {
       identity: this.identity,
       name: this.grants.name ?? this.identity,
-      role: this.grants.role,
+      role: this.role,
       metadata: this.grants.metadata ?? '',
       tracks: [...this.tracks.values()].map(trackInfo),
     };
@@ -108,7 +138,10 @@ export class Participant {
   }
 }
 
-export function trackInfo({ producer, source }: PublishedTrack): TrackInfo {
+export function trackInfo({
+  producer,
+  source,
+}: Pick<PublishedTrack, 'producer' | 'source'>): TrackInfo {
   return {
     id: producer.id,
     kind: producer.kind,

@@ -8,6 +8,7 @@ import type { MediaWorker } from '../media/WorkerPool.js';
 import { toWire } from '../media/wire.js';
 import { trackInfo, type Participant, type PublishedTrack } from './Participant.js';
 import { consumerPriority, preferredSpatialLayer } from './qualityPolicy.js';
+import { RoomStage } from './RoomStage.js';
 
 export interface RoomOptions {
   name: string;
@@ -15,6 +16,7 @@ export interface RoomOptions {
   media: MediaWorker;
   mediaConfig: Config['media'];
   limits: Config['rooms'];
+  stageLimits: Config['stage'];
   log: Logger;
   onEmpty: (room: Room) => void;
 }
@@ -24,6 +26,8 @@ export class Room {
   readonly name: string;
   readonly router: types.Router;
   readonly participants = new Map<string, Participant>();
+  /** Mic-link: who may publish besides the hosts, raised hands and invitations. */
+  readonly stage: RoomStage;
   readonly #options: RoomOptions;
   #closed = false;
 
@@ -31,6 +35,7 @@ export class Room {
     this.name = options.name;
     this.router = options.router;
     this.#options = options;
+    this.stage = new RoomStage(this, options.stageLimits, options.log);
   }
 
   get closed(): boolean {
@@ -48,6 +53,7 @@ export class Room {
     if (this.participants.size >= this.#options.limits.maxParticipants) {
       throw new AppError('ROOM_FULL', 'room is full');
     }
+    this.stage.admit(participant);
     this.participants.set(participant.identity, participant);
   }
 
@@ -59,7 +65,7 @@ export class Room {
     participant.rtpCapabilities = rtpCapabilities;
     const [recvTransport, sendTransport] = await Promise.all([
       participant.grants.canSubscribe ? this.createTransport(participant, 'recv') : undefined,
-      participant.grants.canPublish ? this.createTransport(participant, 'send') : undefined,
+      participant.mayPublishAnything ? this.createTransport(participant, 'send') : undefined,
     ]);
     if (participant.closed) throw new AppError('INVALID_STATE', 'participant left');
     participant.recvTransport = recvTransport;
@@ -68,9 +74,12 @@ export class Room {
       const info = participant.info();
       this.#toOthers(participant, (other) => other.emit('participantJoined', info));
     }
+    this.stage.joined(participant);
     return {
       self: participant.info(),
       participants: this.#visibleOthers(participant).map((p) => p.info()),
+      stage: this.stage.info(),
+      handQueue: this.stage.handQueueFor(participant),
       recvTransport: recvTransport ? transportOptions(recvTransport) : null,
       sendTransport: sendTransport ? transportOptions(sendTransport) : null,
     };
@@ -114,7 +123,8 @@ export class Room {
     producer: types.Producer,
     source: TrackSource,
   ): Promise<void> {
-    const track: PublishedTrack = { producer, source };
+    await this.stage.applyHostMute(publisher, producer, source);
+    const track: PublishedTrack = { producer, source, pausedByOwner: false };
     publisher.tracks.set(producer.id, track);
     producer.observer.once('close', () => {
       if (publisher.tracks.delete(producer.id)) {
@@ -218,12 +228,14 @@ export class Room {
       const event = { identity: participant.identity };
       this.#toOthers(participant, (other) => other.emit('participantLeft', event));
     }
+    this.stage.left(participant);
     if (this.participants.size === 0) this.#options.onEmpty(this);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.stage.close();
     for (const participant of this.participants.values()) participant.close();
     this.participants.clear();
     this.router.close();

@@ -60,6 +60,7 @@ export class RoomRegistry {
       media,
       mediaConfig: this.#config.media,
       limits: this.#config.rooms,
+      stageLimits: this.#config.stage,
       log,
       onEmpty: (empty) => this.#scheduleClose(empty),
     });

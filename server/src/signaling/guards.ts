@@ -1,3 +1,4 @@
+import type { TrackSource } from '../../../client-sdk/src/protocol.js';
 import { AppError } from '../errors.js';
 import type { Participant } from '../rooms/Participant.js';
 
@@ -5,6 +6,9 @@ export function requireJoined(participant: Participant): void {
   if (!participant.joined) throw new AppError('INVALID_STATE', 'join first');
 }
 
-export function requirePublishGrant(participant: Participant): void {
-  if (!participant.grants.canPublish) throw new AppError('FORBIDDEN', 'this token may not publish');
+/** Hosts publish what their token allows; guests what their stage seat allows; audience nothing. */
+export function requirePublishRight(participant: Participant, source: TrackSource): void {
+  if (!participant.mayPublish(source)) {
+    throw new AppError('FORBIDDEN', `not allowed to publish ${source}`);
+  }
 }

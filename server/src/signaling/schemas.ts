@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identitySchema } from '../auth/tokens.js';
 
 // Shapes of what clients send. mediasoup validates RTP structures in depth; these schemas make
 // sure nothing absurd (wrong types, huge arrays, unknown fields at the top level) gets that far.
@@ -104,3 +105,14 @@ export const consumerPreferencesSchema = z
   })
   .strict();
 export const emptySchema = z.object({}).strict();
+
+const identity = identitySchema;
+const stageSource = z.enum(['microphone', 'camera', 'screen']);
+export const raiseHandSchema = z.object({ message: z.string().max(280).optional() }).strict();
+export const stageTargetSchema = z.object({ identity }).strict();
+export const stageSeatSchema = z
+  .object({ identity, sources: z.array(stageSource).min(1).max(3).optional() })
+  .strict();
+export const muteParticipantSchema = z
+  .object({ identity, source: stageSource, muted: z.boolean() })
+  .strict();

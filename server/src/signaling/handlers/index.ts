@@ -4,6 +4,18 @@ import { pauseConsumer, resumeConsumer, setConsumerPreferences } from './consume
 import { join } from './join.js';
 import { leave } from './leave.js';
 import { produce } from './produce.js';
+import {
+  acceptInvite,
+  approveHand,
+  declineInvite,
+  denyHand,
+  inviteToStage,
+  leaveStage,
+  lowerHand,
+  muteParticipant,
+  raiseHand,
+  removeFromStage,
+} from './stage.js';
 import { closeTrack, pauseTrack, resumeTrack } from './tracks.js';
 
 export const HANDLERS: readonly Handler[] = [
@@ -17,4 +29,14 @@ export const HANDLERS: readonly Handler[] = [
   pauseConsumer,
   setConsumerPreferences,
   leave,
+  raiseHand,
+  lowerHand,
+  approveHand,
+  denyHand,
+  inviteToStage,
+  acceptInvite,
+  declineInvite,
+  removeFromStage,
+  leaveStage,
+  muteParticipant,
 ] as unknown as readonly Handler[];

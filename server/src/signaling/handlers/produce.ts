@@ -1,7 +1,7 @@
 import type { types } from 'mediasoup';
 import { AppError } from '../../errors.js';
 import { defineHandler } from '../handler.js';
-import { requireJoined, requirePublishGrant } from '../guards.js';
+import { requireJoined, requirePublishRight } from '../guards.js';
 import { produceSchema } from '../schemas.js';
 
 const AUDIO_SOURCES = new Set(['microphone', 'screen-audio']);
@@ -11,7 +11,7 @@ export const produce = defineHandler({
   schema: produceSchema,
   async handle({ room, participant, config }, request) {
     requireJoined(participant);
-    requirePublishGrant(participant);
+    requirePublishRight(participant, request.source);
     if (AUDIO_SOURCES.has(request.source) !== (request.kind === 'audio')) {
       throw new AppError(
         'INVALID_PAYLOAD',
@@ -36,6 +36,10 @@ export const produce = defineHandler({
         appData: { source: request.source },
       });
     } catch (error) {
+      // Taken off stage while this request was on its way: the transport is gone.
+      if (!participant.mayPublish(request.source)) {
+        throw new AppError('FORBIDDEN', `not allowed to publish ${request.source}`);
+      }
       // mediasoup rejects RTP parameters it cannot use with TypeError/UnsupportedError.
       if (
         error instanceof TypeError ||
@@ -48,6 +52,10 @@ export const produce = defineHandler({
     if (participant.closed) {
       producer.close();
       throw new AppError('INVALID_STATE', 'participant left');
+    }
+    if (!participant.mayPublish(request.source)) {
+      producer.close();
+      throw new AppError('FORBIDDEN', `not allowed to publish ${request.source}`);
     }
     await room.publish(participant, producer, request.source);
     return { trackId: producer.id };

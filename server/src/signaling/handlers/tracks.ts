@@ -1,3 +1,4 @@
+import { AppError } from '../../errors.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
 import { trackSchema } from '../schemas.js';
@@ -17,7 +18,9 @@ export const pauseTrack = defineHandler({
   schema: trackSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
-    await participant.track(request.trackId).producer.pause();
+    const track = participant.track(request.trackId);
+    track.pausedByOwner = true;
+    await track.producer.pause();
     return null;
   },
 });
@@ -27,7 +30,12 @@ export const resumeTrack = defineHandler({
   schema: trackSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
-    await participant.track(request.trackId).producer.resume();
+    const track = participant.track(request.trackId);
+    if (participant.isMutedByHost(track.source)) {
+      throw new AppError('FORBIDDEN', 'muted by the host');
+    }
+    track.pausedByOwner = false;
+    await track.producer.resume();
     return null;
   },
 });
