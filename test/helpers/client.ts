@@ -91,3 +91,88 @@ export function produceVideo(
     source: 'camera',
   });
 }
+
+/** RTP parameters for a single Opus stream matching the router's codec, as a client would send. */
+export function opusRtpParameters(ssrc = 22222222, mid = '1') {
+  return {
+    mid,
+    codecs: [
+      {
+        mimeType: 'audio/opus',
+        payloadType: 111,
+        clockRate: 48000,
+        channels: 2,
+        parameters: { useinbandfec: 1, usedtx: 1 },
+        rtcpFeedback: [{ type: 'transport-cc' }],
+      },
+    ],
+    headerExtensions: [],
+    encodings: [{ ssrc }],
+    rtcp: { cname: 'test' },
+  };
+}
+
+/** Asks to publish a single Opus microphone stream on `transportId`. */
+export function produceAudio(
+  socket: TestSocket,
+  transportId: string,
+  rtpParameters: object = opusRtpParameters(),
+) {
+  return request(socket, 'produce', {
+    transportId,
+    kind: 'audio',
+    rtpParameters,
+    source: 'microphone',
+  });
+}
+
+type EventPayload<E extends keyof ServerToClientEvents> = Parameters<ServerToClientEvents[E]>[0];
+
+/** Resolves with the next `event` on `socket` that passes `filter`; rejects after `timeoutMs`. */
+export function nextEvent<E extends keyof ServerToClientEvents>(
+  socket: TestSocket,
+  event: E,
+  filter: (payload: EventPayload<E>) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<EventPayload<E>> {
+  const emitter = socket as unknown as {
+    on(event: string, listener: (payload: never) => void): void;
+    off(event: string, listener: (payload: never) => void): void;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, listener);
+      reject(new Error(`no ${event} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (payload: EventPayload<E>) => {
+      if (!filter(payload)) return;
+      clearTimeout(timer);
+      emitter.off(event, listener);
+      resolve(payload);
+    };
+    emitter.on(event, listener);
+  });
+}
+
+/** Records every server event `socket` receives from now on, in order. */
+export function recordEvents(socket: TestSocket): {
+  readonly events: { event: string; payload: unknown }[];
+  of<E extends keyof ServerToClientEvents>(event: E): EventPayload<E>[];
+} {
+  const events: { event: string; payload: unknown }[] = [];
+  socket.onAny((event: string, payload: unknown) => events.push({ event, payload }));
+  return {
+    events,
+    of: <E extends keyof ServerToClientEvents>(event: E) =>
+      events.filter((e) => e.event === event).map((e) => e.payload as EventPayload<E>),
+  };
+}
+
+/**
+ * A request the server answers with NOT_FOUND after everything already queued for `socket`'s
+ * participant; once it resolves, whatever those requests emitted to `socket` has arrived.
+ */
+export async function barrier(socket: TestSocket): Promise<void> {
+  const ack = await request(socket, 'pauseConsumer', { consumerId: 'barrier' });
+  if (errorCode(ack) !== 'NOT_FOUND') throw new Error(`barrier: ${JSON.stringify(ack)}`);
+}

@@ -74,8 +74,9 @@ export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 /**
  * Mocha hooks for a suite on one real server: started before, closed after; the sockets a test
  * pushes into `sockets` are disconnected after it, and the test must leave no transport behind.
+ * `env` overrides the test defaults, e.g. `useTestServer({ STAGE_MAX: '1' })`.
  */
-export function useTestServer(): {
+export function useTestServer(env: Record<string, string> = {}): {
   readonly server: TestServer;
   sockets: { disconnect(): void }[];
 } {
@@ -84,7 +85,7 @@ export function useTestServer(): {
     sockets: [] as { disconnect(): void }[],
   };
   before(async function () {
-    context.server = await startTestServer();
+    context.server = await startTestServer(env);
   });
   afterEach(async function () {
     for (const socket of context.sockets.splice(0)) socket.disconnect();

@@ -53,7 +53,6 @@ export class Room {
     if (this.participants.size >= this.#options.limits.maxParticipants) {
       throw new AppError('ROOM_FULL', 'room is full');
     }
-    this.stage.admit(participant);
     this.participants.set(participant.identity, participant);
   }
 
@@ -62,12 +61,22 @@ export class Room {
     rtpCapabilities: types.RtpCapabilities,
   ): Promise<JoinResponse> {
     if (participant.joined) throw new AppError('INVALID_STATE', 'already joined');
+    this.stage.seatOnJoin(participant);
     participant.rtpCapabilities = rtpCapabilities;
-    const [recvTransport, sendTransport] = await Promise.all([
-      participant.grants.canSubscribe ? this.createTransport(participant, 'recv') : undefined,
-      participant.mayPublishAnything ? this.createTransport(participant, 'send') : undefined,
-    ]);
-    if (participant.closed) throw new AppError('INVALID_STATE', 'participant left');
+    let recvTransport: types.WebRtcTransport | undefined;
+    let sendTransport: types.WebRtcTransport | undefined;
+    try {
+      [recvTransport, sendTransport] = await Promise.all([
+        participant.grants.canSubscribe ? this.createTransport(participant, 'recv') : undefined,
+        participant.mayPublishAnything ? this.createTransport(participant, 'send') : undefined,
+      ]);
+      if (participant.closed) throw new AppError('INVALID_STATE', 'participant left');
+    } catch (error) {
+      // A failed join holds nothing: no seat, no half-made transport.
+      this.stage.seatRevoked(participant);
+      for (const transport of participant.transports.values()) transport.close();
+      throw error;
+    }
     participant.recvTransport = recvTransport;
     participant.joined = true;
     if (!participant.grants.hidden) {
@@ -123,9 +132,10 @@ export class Room {
     producer: types.Producer,
     source: TrackSource,
   ): Promise<void> {
-    await this.stage.applyHostMute(publisher, producer, source);
     const track: PublishedTrack = { producer, source, pausedByOwner: false };
+    // Listed before the pause below, so that a host's unmute racing this publish finds it.
     publisher.tracks.set(producer.id, track);
+    await this.stage.applyHostMute(publisher, producer, source);
     producer.observer.once('close', () => {
       if (publisher.tracks.delete(producer.id)) {
         const event = { identity: publisher.identity, trackId: producer.id };

@@ -69,11 +69,21 @@ export class RoomStage {
 
   // ---- lifecycle, called by the room
 
-  /** A token that says "guest" (and may publish) takes a seat straight away, if one is free. */
-  admit(participant: Participant): void {
+  /**
+   * A token that says "guest" (and may publish) takes a seat when it joins, if one is free
+   * (STAGE_FULL otherwise): a connection that never joins holds nothing.
+   */
+  seatOnJoin(participant: Participant): void {
     if (participant.grants.role !== 'guest' || !participant.grants.canPublish) return;
-    if (participant.grants.hidden) return;
+    if (participant.grants.hidden || participant.seat) return;
     participant.seat = this.stage.seatDirectly(participant.identity, STAGE_SOURCES);
+  }
+
+  /** Undoes seatOnJoin for a join that failed. */
+  seatRevoked(participant: Participant): void {
+    if (!participant.seat) return;
+    this.stage.forget(participant.identity);
+    participant.seat = undefined;
   }
 
   joined(participant: Participant): void {
@@ -123,8 +133,10 @@ export class RoomStage {
   approve(host: Participant, identity: string, sources: readonly StageSource[]): void {
     requireHost(host);
     const guest = this.#present(identity);
+    const invited = this.stage.invitation(identity) !== undefined;
     const seat = this.stage.approve(identity, sources);
     this.#handLowered(identity, 'approved');
+    if (invited) this.#inviteEnded(identity, 'cancelled');
     void this.#promote(guest, seat, 'approved', false);
   }
 
@@ -154,7 +166,7 @@ export class RoomStage {
     const hadHand = this.stage.hand(participant.identity) !== undefined;
     const seat = this.stage.acceptInvite(participant.identity);
     this.#inviteEnded(participant.identity, 'accepted');
-    if (hadHand) this.#handLowered(participant.identity, 'approved', false);
+    if (hadHand) this.#handLowered(participant.identity, 'approved');
     await this.#promote(participant, seat, 'invite-accepted', true);
   }
 
@@ -261,13 +273,13 @@ export class RoomStage {
     this.#broadcastStage();
   }
 
-  #handLowered(identity: string, reason: 'lowered' | 'approved' | 'denied', toSelf = true): void {
+  #handLowered(identity: string, reason: 'lowered' | 'approved' | 'denied'): void {
     const event = { identity, reason };
     this.#toHosts((host) => host.emit('handLowered', event));
-    if (toSelf) this.#room.participants.get(identity)?.emit('handLowered', event);
+    this.#room.participants.get(identity)?.emit('handLowered', event);
   }
 
-  #inviteEnded(identity: string, reason: 'accepted' | 'declined' | 'expired'): void {
+  #inviteEnded(identity: string, reason: 'accepted' | 'declined' | 'expired' | 'cancelled'): void {
     const event = { identity, reason };
     this.#toHosts((host) => host.emit('inviteEnded', event));
     this.#room.participants.get(identity)?.emit('inviteEnded', event);
