@@ -10,6 +10,7 @@ import type {
   ErrorBody,
   HandLowered,
   HandRequest,
+  HandshakeAuth,
   InviteEnded,
   JoinResponse,
   ParticipantInfo,
@@ -26,7 +27,13 @@ import type {
   Welcome,
 } from './protocol.js';
 import { StageState } from './StageState.js';
-import { LocalTrack } from './tracks/LocalTrack.js';
+import {
+  BackoffReconnectPolicy,
+  runReconnectLoop,
+  type ReconnectOutcome,
+  type ReconnectPolicy,
+} from './ReconnectPolicy.js';
+import { LocalTrack, type PublishOptions } from './tracks/LocalTrack.js';
 import { RemoteTrack, type ConsumerControl, type Layer } from './tracks/RemoteTrack.js';
 import { SIMULCAST_ENCODINGS, VIDEO_RESOLUTIONS, type VideoResolution } from './video.js';
 
@@ -37,6 +44,8 @@ export interface ConnectOptions {
   path?: string;
   /** Publish the allowed microphone and camera as soon as a host brings this client on stage. */
   autoPublishOnStage?: boolean;
+  /** When and how often to retry after the connection drops (default: backoff with jitter). */
+  reconnectPolicy?: ReconnectPolicy;
 }
 
 export interface StageSeatOptions {
@@ -60,6 +69,18 @@ export interface LiveRoomEvents {
   trackUnsubscribed: [track: RemoteTrack, participant: RemoteParticipant];
   qualityChanged: [track: RemoteTrack, layer: Layer];
   disconnected: [reason: DisconnectReason, error?: LiveStageError];
+  /** The connection dropped; the SDK is trying to get back (same participant first). */
+  reconnecting: [];
+  /**
+   * Back: 'resumed' (same participant, ICE restarted, nobody noticed), 'rejoined' (the server
+   * had let go; joined again and republished) or 'media-reset' (the server moved the room to a
+   * healthy media worker; transports were remade and tracks republished).
+   */
+  reconnected: [how: ReconnectOutcome | 'media-reset'];
+  /** A remote track's media stopped reaching the server (stalled) or came back. */
+  trackStalled: [track: RemoteTrack, participant: RemoteParticipant, stalled: boolean];
+  /** The server is shutting down and will close this connection within deadlineMs. */
+  serverDraining: [deadlineMs: number];
   /** Hosts: a viewer raised (or re-raised) a hand. */
   handRaised: [hand: HandRequest];
   /** Hosts, and the viewer whose hand it was (reason 'denied' tells a viewer it was refused). */
@@ -84,7 +105,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   readonly localParticipant: LocalParticipant;
   readonly participants = new Map<string, RemoteParticipant>();
   readonly roomName: string;
-  readonly #socket: Socket_;
+  #socket: Socket_;
+  readonly #session: Session;
   readonly #device: Device;
   readonly #timeoutMs: number;
   readonly #consumerControl: ConsumerControl;
@@ -96,20 +118,18 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   #recvTransport: types.Transport | undefined;
   #consumeChain: Promise<void> = Promise.resolve();
   #roleChain: Promise<void> = Promise.resolve();
+  #resumeCredential: string;
+  #reconnecting = false;
   #closed = false;
 
-  private constructor(
-    socket: Socket_,
-    device: Device,
-    welcome: Welcome,
-    timeoutMs: number,
-    autoPublishOnStage: boolean,
-  ) {
+  private constructor(socket: Socket_, device: Device, welcome: Welcome, session: Session) {
     super();
     this.#socket = socket;
+    this.#session = session;
     this.#device = device;
-    this.#timeoutMs = timeoutMs;
-    this.#autoPublishOnStage = autoPublishOnStage;
+    this.#timeoutMs = session.timeoutMs;
+    this.#autoPublishOnStage = session.autoPublishOnStage;
+    this.#resumeCredential = welcome.resumeCredential;
     this.roomName = welcome.roomName;
     this.localParticipant = new LocalParticipant(welcome.identity, welcome.role);
     this.#consumerControl = {
@@ -126,25 +146,23 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     token: string,
     options: ConnectOptions = {},
   ): Promise<LiveRoom> {
-    const timeoutMs = options.requestTimeoutMs ?? 10_000;
-    const socket: Socket_ = io(url, {
+    const session: Session = {
+      url,
+      token,
       path: options.path ?? '/socket.io',
-      auth: { token },
-      transports: ['websocket'],
-      reconnection: false,
-    });
+      timeoutMs: options.requestTimeoutMs ?? 10_000,
+      autoPublishOnStage: options.autoPublishOnStage ?? true,
+      reconnectPolicy: options.reconnectPolicy ?? new BackoffReconnectPolicy(),
+    };
+    const socket = openSocket(session);
     try {
-      const welcome = await waitForWelcome(socket, timeoutMs);
+      const welcome = await waitForWelcome(socket, session.timeoutMs);
       const device = new Device();
       await device.load({ routerRtpCapabilities: welcome.routerRtpCapabilities });
-      const room = new LiveRoom(
-        socket,
-        device,
-        welcome,
-        timeoutMs,
-        options.autoPublishOnStage ?? true,
-      );
+      const room = new LiveRoom(socket, device, welcome, session);
+      room.#listen(socket);
       await room.#join();
+      room.#leaveWithPage();
       return room;
     } catch (error) {
       socket.disconnect();
@@ -271,7 +289,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   async unpublish(track: LocalTrack): Promise<void> {
     if (!this.localParticipant.tracks.delete(track.id)) return;
     track.producer.close();
-    track.mediaStreamTrack?.stop();
+    track.stop();
     await this.#request('closeTrack', { trackId: track.id });
   }
 
@@ -284,7 +302,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   async #publish(
     track: MediaStreamTrack,
     source: TrackSource,
-    options: Pick<types.ProducerOptions, 'encodings' | 'codecOptions'>,
+    options: PublishOptions,
   ): Promise<LocalTrack> {
     const transport = this.#sendTransport;
     if (!transport) {
@@ -295,10 +313,11 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       const producer = await transport.produce({
         track,
         appData: { source },
-        stopTracks: true,
+        // The capture outlives this producer: it is published again after a media reset.
+        stopTracks: false,
         ...options,
       });
-      const local = new LocalTrack(source, producer);
+      const local = new LocalTrack(source, producer, track, options);
       this.localParticipant.tracks.set(local.id, local);
       const stageSource = source === 'screen-audio' ? 'screen' : source;
       if (this.#stage.member(this.localParticipant.identity)?.mutedByHost.includes(stageSource)) {
@@ -313,7 +332,6 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   }
 
   async #join(): Promise<void> {
-    this.#listen();
     const joined: JoinResponse = await this.#request('join', {
       rtpCapabilities: this.#device.rtpCapabilities,
     });
@@ -321,12 +339,143 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     this.#stage = new StageState(joined.stage, joined.handQueue);
     this.#stageSources = this.#stage.member(joined.self.identity)?.sources ?? [];
     this.localParticipant.role = joined.self.role;
-    if (joined.recvTransport) {
-      const transport = this.#device.createRecvTransport(joined.recvTransport);
+    this.#openTransports(joined.recvTransport, joined.sendTransport);
+  }
+
+  #openTransports(recv: TransportOptions | null, send: TransportOptions | null): void {
+    this.#sendTransport?.close();
+    this.#recvTransport?.close();
+    this.#sendTransport = undefined;
+    this.#recvTransport = undefined;
+    if (recv) {
+      const transport = this.#device.createRecvTransport(recv);
       this.#wireConnect(transport);
       this.#recvTransport = transport;
     }
-    if (joined.sendTransport) this.#openSendTransport(joined.sendTransport);
+    if (send) this.#openSendTransport(send);
+  }
+
+  /** A closed tab says goodbye, so the server does not hold its place for a resume. */
+  #leaveWithPage(): void {
+    if (typeof window === 'undefined') return;
+    const onPageHide = (event: PageTransitionEvent) => {
+      if (event.persisted) return; // kept in the back/forward cache; may come back
+      window.removeEventListener('pagehide', onPageHide);
+      this.#teardown('client');
+    };
+    window.addEventListener('pagehide', onPageHide);
+  }
+
+  // ---- recovery
+
+  async #reconnect(): Promise<void> {
+    if (this.#reconnecting || this.#closed) return;
+    this.#reconnecting = true;
+    this.emit('reconnecting');
+    const result = await runReconnectLoop({
+      policy: this.#session.reconnectPolicy,
+      attempt: () => this.#reestablish(),
+      isFatal: (error) => error instanceof LiveStageError && FATAL_ON_RECONNECT.has(error.code),
+      isClosed: () => this.#closed,
+    });
+    this.#reconnecting = false;
+    if (this.#closed) return;
+    if ('outcome' in result) {
+      this.emit('reconnected', result.outcome);
+    } else {
+      const error =
+        result.error instanceof LiveStageError
+          ? result.error
+          : new LiveStageError('TIMEOUT', 'could not reconnect');
+      this.#teardown('transport', error);
+    }
+  }
+
+  /** One attempt: resume the same participant if the server still has it, else join afresh. */
+  async #reestablish(): Promise<ReconnectOutcome> {
+    const socket = openSocket(this.#session, this.#resumeCredential);
+    let welcome: Welcome;
+    try {
+      welcome = await waitForWelcome(socket, this.#timeoutMs);
+    } catch (error) {
+      socket.disconnect();
+      throw error;
+    }
+    const previous = this.#socket;
+    this.#socket = socket;
+    previous.removeAllListeners();
+    previous.disconnect();
+    this.#listen(socket);
+    this.#resumeCredential = welcome.resumeCredential;
+    if (welcome.resumed) {
+      await this.#restartIce();
+      return 'resumed';
+    }
+    await this.#rejoin();
+    return 'rejoined';
+  }
+
+  async #restartIce(): Promise<void> {
+    await Promise.all(
+      [this.#sendTransport, this.#recvTransport].map(async (transport) => {
+        if (!transport || transport.closed) return;
+        const { iceParameters } = await this.#request('restartIce', { transportId: transport.id });
+        await transport.restartIce({ iceParameters });
+      }),
+    );
+  }
+
+  /** The server no longer had this participant: start over on the new connection. */
+  async #rejoin(): Promise<void> {
+    for (const track of [...this.#tracksByConsumer.values()]) this.#dropTrack(track);
+    for (const participant of [...this.participants.values()]) {
+      this.participants.delete(participant.identity);
+      this.emit('participantLeft', participant);
+    }
+    for (const track of this.localParticipant.tracks.values()) track.mutedByHost = false;
+    await this.#join();
+    for (const participant of this.participants.values())
+      this.emit('participantJoined', participant);
+    await this.#republish();
+  }
+
+  /** The room moved to another media worker: new transports, same captures on new producers. */
+  #onMediaReset(recv: TransportOptions | null, send: TransportOptions | null): void {
+    for (const track of [...this.#tracksByConsumer.values()]) this.#dropTrack(track);
+    this.#openTransports(recv, send);
+    this.#republish().then(
+      () => this.emit('reconnected', 'media-reset'),
+      (error: unknown) => this.emit('error', toError(error)),
+    );
+  }
+
+  async #republish(): Promise<void> {
+    const tracks = [...this.localParticipant.tracks.values()];
+    this.localParticipant.tracks.clear();
+    for (const track of tracks) {
+      const transport = this.#sendTransport;
+      if (!transport || track.mediaStreamTrack.readyState === 'ended') {
+        track.stop();
+        continue;
+      }
+      try {
+        const producer = await transport.produce({
+          track: track.mediaStreamTrack,
+          appData: { source: track.source },
+          stopTracks: false,
+          ...track.publishOptions,
+        });
+        track.replaceProducer(producer);
+        this.localParticipant.tracks.set(track.id, track);
+        if (track.mutedBySelf) {
+          producer.pause();
+          await this.#request('pauseTrack', { trackId: track.id });
+        }
+      } catch (error) {
+        track.stop();
+        this.emit('error', toError(error));
+      }
+    }
   }
 
   #openSendTransport(options: TransportOptions): void {
@@ -350,7 +499,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       // The server has already closed this client's tracks; let go of the local side too.
       for (const track of this.localParticipant.tracks.values()) {
         track.producer.close();
-        track.mediaStreamTrack?.stop();
+        track.stop();
       }
       this.localParticipant.tracks.clear();
       this.#sendTransport?.close();
@@ -397,6 +546,21 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   }
 
   #wireConnect(transport: types.Transport): void {
+    let restartTimer: ReturnType<typeof setTimeout> | undefined;
+    // Media can break while signaling is fine (a network switch): restart ICE on this transport.
+    transport.on('connectionstatechange', (state) => {
+      clearTimeout(restartTimer);
+      if (state !== 'failed' && state !== 'disconnected') return;
+      restartTimer = setTimeout(
+        () => {
+          if (transport.closed || !this.#socket.connected || this.#reconnecting) return;
+          this.#request('restartIce', { transportId: transport.id })
+            .then(({ iceParameters }) => transport.restartIce({ iceParameters }))
+            .catch(() => undefined);
+        },
+        state === 'failed' ? 0 : ICE_DISCONNECTED_GRACE_MS,
+      );
+    });
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       this.#request('connectTransport', { transportId: transport.id, dtlsParameters }).then(
         () => callback(),
@@ -405,8 +569,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     });
   }
 
-  #listen(): void {
-    const socket = this.#socket;
+  #listen(socket: Socket_): void {
     socket.on('participantJoined', (info) => {
       const participant = this.#addParticipant(info);
       this.emit('participantJoined', participant);
@@ -473,15 +636,26 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
         });
     });
     socket.on('mutedByHost', ({ source, muted }) => this.#onMutedByHost(source, muted));
+    socket.on('mediaReset', ({ recvTransport, sendTransport }) => {
+      // In line with consumers: the new transports must exist before the next newConsumer.
+      this.#consumeChain = this.#consumeChain.then(() =>
+        this.#onMediaReset(recvTransport, sendTransport),
+      );
+    });
+    socket.on('trackStalled', ({ identity, trackId, stalled }) => {
+      const participant = this.participants.get(identity);
+      const track = participant?.tracks.get(trackId);
+      if (!participant || !track) return;
+      track.stalled = stalled;
+      this.emit('trackStalled', track, participant, stalled);
+    });
+    socket.on('serverDraining', ({ deadlineMs }) => this.emit('serverDraining', deadlineMs));
     socket.on('kicked', (body) => this.#teardown('kicked', LiveStageError.from(body)));
     socket.on('disconnect', (reason) => {
-      this.#teardown(
-        reason === 'io client disconnect'
-          ? 'client'
-          : reason === 'io server disconnect'
-            ? 'server'
-            : 'transport',
-      );
+      if (socket !== this.#socket || this.#closed) return;
+      if (reason === 'io client disconnect') this.#teardown('client');
+      else if (reason === 'io server disconnect') this.#teardown('server');
+      else void this.#reconnect();
     });
   }
 
@@ -522,7 +696,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const track of [...this.#tracksByConsumer.values()]) this.#dropTrack(track);
-    for (const track of this.localParticipant.tracks.values()) track.mediaStreamTrack?.stop();
+    for (const track of this.localParticipant.tracks.values()) track.stop();
     this.#sendTransport?.close();
     this.#recvTransport?.close();
     this.#socket.disconnect();
@@ -542,6 +716,38 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     if (!response.ok) throw LiveStageError.from(response.error);
     return response.data;
   }
+}
+
+/** Everything needed to open (and reopen) the connection. */
+interface Session {
+  url: string;
+  token: string;
+  path: string;
+  timeoutMs: number;
+  autoPublishOnStage: boolean;
+  reconnectPolicy: ReconnectPolicy;
+}
+
+/** Retrying cannot help with these: the token is no good, or the room will not have us. */
+const FATAL_ON_RECONNECT = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'ROOM_FULL']);
+
+/** ICE often recovers from 'disconnected' by itself; restart only if it has not by then. */
+const ICE_DISCONNECTED_GRACE_MS = 2000;
+
+function openSocket(session: Session, resume?: string): Socket_ {
+  const auth: HandshakeAuth = resume ? { token: session.token, resume } : { token: session.token };
+  return io(session.url, {
+    path: session.path,
+    auth,
+    transports: ['websocket'],
+    // Reconnection is the SDK's own (resume first, see #reconnect), not socket.io's.
+    reconnection: false,
+    forceNew: true,
+  });
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 async function cameraTrack(options: PublishCameraOptions): Promise<MediaStreamTrack> {

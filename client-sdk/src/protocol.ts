@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'UNSUPPORTED',
   'TIMEOUT',
+  /** The server is draining (shutting down) and takes no new rooms or joins. */
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -67,6 +69,16 @@ export interface Welcome {
   identity: string;
   role: Role;
   roomName: string;
+  /** True when this connection took an existing participant back (resume after a drop). */
+  resumed: boolean;
+  /** Send as `auth.resume` when reconnecting to resume instead of rejoining; changes each time. */
+  resumeCredential: string;
+}
+
+/** What the client sends in the socket.io handshake `auth`. */
+export interface HandshakeAuth {
+  token: string;
+  resume?: string;
 }
 
 export interface JoinRequest {
@@ -231,6 +243,33 @@ export interface MuteParticipantRequest {
   muted: boolean;
 }
 
+export interface RestartIceRequest {
+  transportId: string;
+}
+
+export interface RestartIceResponse {
+  iceParameters: IceParameters;
+}
+
+/** After a media worker died: the room moved; make new transports and publish again. */
+export interface MediaReset {
+  routerRtpCapabilities: RtpCapabilities;
+  recvTransport: TransportOptions | null;
+  sendTransport: TransportOptions | null;
+}
+
+export interface TrackStalled {
+  identity: string;
+  trackId: string;
+  /** true: no media has arrived at the server for a while; false: it flows again. */
+  stalled: boolean;
+}
+
+export interface ServerDraining {
+  /** The server exits at the latest this many ms from now. */
+  deadlineMs: number;
+}
+
 export interface ClientToServerEvents {
   join: (request: JoinRequest, ack: AckCallback<JoinResponse>) => void;
   connectTransport: (request: ConnectTransportRequest, ack: AckCallback<null>) => void;
@@ -252,6 +291,7 @@ export interface ClientToServerEvents {
   removeFromStage: (request: StageTargetRequest, ack: AckCallback<null>) => void;
   leaveStage: (request: Record<string, never>, ack: AckCallback<null>) => void;
   muteParticipant: (request: MuteParticipantRequest, ack: AckCallback<null>) => void;
+  restartIce: (request: RestartIceRequest, ack: AckCallback<RestartIceResponse>) => void;
 }
 
 export interface ServerToClientEvents {
@@ -280,6 +320,12 @@ export interface ServerToClientEvents {
   inviteEnded: (event: InviteEnded) => void;
   /** To a guest whose track a host muted or unmuted. */
   mutedByHost: (event: MutedByHost) => void;
+  /** Media moved to another worker; consumers and producers are gone until re-established. */
+  mediaReset: (event: MediaReset) => void;
+  /** A track's media stopped (or started again) arriving at the server. */
+  trackStalled: (event: TrackStalled) => void;
+  /** The server is shutting down; it takes no new joins and exits by the deadline. */
+  serverDraining: (event: ServerDraining) => void;
   /** Sent before the server closes the connection on its side. */
   kicked: (event: ErrorBody) => void;
 }

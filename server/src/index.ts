@@ -21,18 +21,23 @@ async function main(): Promise<void> {
   const server = await startServer(config, log);
   log.info(`livestage listening on ${server.url}`, { workers: server.pool.workers.length });
 
+  // SIGTERM drains (the orchestrator's polite stop); SIGINT (Ctrl-C) closes at once; a second
+  // signal of either kind exits immediately.
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
+  const stop = (signal: string, drain: boolean) => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
     stopping = true;
-    log.info(`${signal}: shutting down`);
-    server.close().then(
+    log.info(`${signal}: ${drain ? 'draining, then shutting down' : 'shutting down'}`);
+    (drain ? server.drain(config.drainTimeoutMs) : server.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT', false));
+  process.on('SIGTERM', () => stop('SIGTERM', true));
 }
 
 main().catch((error: unknown) => {

@@ -14,6 +14,11 @@ export interface RunningServer {
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly io: SignalingServer;
+  /**
+   * Graceful shutdown: no new rooms or joins (health says draining), clients are told, and it
+   * waits up to timeoutMs for the participants to leave, then closes everything.
+   */
+  drain(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,19 +49,32 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const shownHost =
     config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      rooms.closeAll();
+      await io.close().catch(() => undefined);
+      pool.close();
+    })();
+    return closing;
+  };
   return {
     url: `http://${shownHost}:${port}`,
     port,
     pool,
     rooms,
     io,
-    close() {
-      closing ??= (async () => {
-        rooms.closeAll();
-        await io.close().catch(() => undefined);
-        pool.close();
-      })();
-      return closing;
+    async drain(timeoutMs) {
+      rooms.startDraining();
+      io.emit('serverDraining', { deadlineMs: timeoutMs });
+      const deadline = Date.now() + timeoutMs;
+      const present = () => [...rooms.rooms.values()].reduce((n, r) => n + r.participants.size, 0);
+      log.info('draining', { participants: present(), timeoutMs });
+      while (present() > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      log.info('drained', { participantsLeft: present() });
+      await close();
     },
+    close,
   };
 }

@@ -22,6 +22,14 @@ export async function startTestServer(
     LIVESTAGE_API_KEY: TEST_KEYS.apiKey,
     LIVESTAGE_API_SECRET: TEST_KEYS.apiSecret,
     DEV_ENDPOINTS: 'true',
+    // Every test client comes from 127.0.0.1; per-IP budgets are tested where they matter.
+    RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE: '100000',
+    RATE_LIMIT_IP_REQUESTS_PER_SECOND: '100000',
+    // Hand-made test producers send no RTP; liveness is tested where it is the subject.
+    MEDIA_INACTIVE_AFTER_MS: '600000',
+    MEDIA_CLOSE_AFTER_MS: '600000',
+    // A dropped (not closed) connection is kept this long for a resume.
+    RECONNECT_GRACE_MS: '3000',
     ...env,
   });
   const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', format: 'pretty' });

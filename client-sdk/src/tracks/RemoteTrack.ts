@@ -26,6 +26,8 @@ export class RemoteTrack {
   readonly consumer: types.Consumer;
   /** The simulcast layer the server forwards now (null: none, e.g. paused or no bandwidth). */
   currentLayer: Layer = { spatial: null, temporal: null };
+  /** The server has seen no media for this track for a while (the publisher's side is stuck). */
+  stalled = false;
   readonly #control: ConsumerControl;
   readonly #elements = new Set<HTMLMediaElement>();
   readonly #visible = new Set<HTMLMediaElement>();

@@ -42,6 +42,14 @@ const envSchema = z.object({
   ROOM_EMPTY_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   MAX_TRANSPORTS_PER_PARTICIPANT: positiveInt.default(4),
   MAX_PRODUCERS_PER_PARTICIPANT: positiveInt.default(4),
+  MAX_CONSUMERS_PER_PARTICIPANT: positiveInt.default(200),
+  RECONNECT_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
+  MEDIA_INACTIVE_AFTER_MS: positiveInt.default(5_000),
+  MEDIA_CLOSE_AFTER_MS: positiveInt.default(30_000),
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  RATE_LIMIT_REQUESTS_PER_SECOND: positiveInt.default(50),
+  RATE_LIMIT_IP_REQUESTS_PER_SECOND: positiveInt.default(500),
+  RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE: positiveInt.default(120),
   STAGE_MAX: z.coerce.number().int().min(0).max(64).default(6),
   STAGE_HAND_TTL_MS: positiveInt.default(5 * 60_000),
   STAGE_INVITE_TTL_MS: positiveInt.default(60_000),
@@ -77,6 +85,23 @@ export interface Config {
     readonly emptyGraceMs: number;
     readonly maxTransportsPerParticipant: number;
     readonly maxProducersPerParticipant: number;
+    readonly maxConsumersPerParticipant: number;
+    /** How long a participant whose connection dropped is kept for it to resume. */
+    readonly reconnectGraceMs: number;
+  };
+  readonly liveness: {
+    readonly checkIntervalMs: number;
+    /** A producer without RTP this long is reported stalled to its subscribers. */
+    readonly inactiveAfterMs: number;
+    /** A producer without RTP this long is closed. */
+    readonly closeAfterMs: number;
+  };
+  /** On SIGTERM, how long to wait for rooms to empty before exiting anyway. */
+  readonly drainTimeoutMs: number;
+  readonly rateLimits: {
+    readonly requestsPerSecondPerSocket: number;
+    readonly requestsPerSecondPerIp: number;
+    readonly connectionsPerMinutePerIp: number;
   };
   readonly stage: {
     /** Guests on stage at once (hosts do not count). */
@@ -153,6 +178,19 @@ export function loadConfig(
       emptyGraceMs: env.ROOM_EMPTY_GRACE_MS,
       maxTransportsPerParticipant: env.MAX_TRANSPORTS_PER_PARTICIPANT,
       maxProducersPerParticipant: env.MAX_PRODUCERS_PER_PARTICIPANT,
+      maxConsumersPerParticipant: env.MAX_CONSUMERS_PER_PARTICIPANT,
+      reconnectGraceMs: env.RECONNECT_GRACE_MS,
+    },
+    liveness: {
+      checkIntervalMs: Math.min(1000, env.MEDIA_INACTIVE_AFTER_MS),
+      inactiveAfterMs: env.MEDIA_INACTIVE_AFTER_MS,
+      closeAfterMs: Math.max(env.MEDIA_CLOSE_AFTER_MS, env.MEDIA_INACTIVE_AFTER_MS),
+    },
+    drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+    rateLimits: {
+      requestsPerSecondPerSocket: env.RATE_LIMIT_REQUESTS_PER_SECOND,
+      requestsPerSecondPerIp: env.RATE_LIMIT_IP_REQUESTS_PER_SECOND,
+      connectionsPerMinutePerIp: env.RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE,
     },
     stage: {
       maxGuests: env.STAGE_MAX,

@@ -15,6 +15,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   RATE_LIMITED: 429,
   UNSUPPORTED: 400,
   TIMEOUT: 504,
+  UNAVAILABLE: 503,
 };
 
 /** Every failure answers `{ error: { code, message } }`; unexpected ones are logged, not shown. */

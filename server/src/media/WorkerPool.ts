@@ -69,6 +69,17 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return best;
   }
 
+  /** The least-loaded live worker, waiting (up to timeoutMs) for a replacement if none is up. */
+  async nextAvailable(timeoutMs: number): Promise<MediaWorker> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.#closed) throw new Error('worker pool closed');
+      if (this.workers.some((w) => !w.worker.closed)) return this.leastLoaded();
+      if (Date.now() >= deadline) throw new Error('no mediasoup worker came up in time');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   async health(): Promise<WorkerHealth[]> {
     return Promise.all(
       this.workers.map(async (w) => {

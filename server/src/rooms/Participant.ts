@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup';
 import type {
+  ErrorBody,
   ParticipantInfo,
   QualityPreference,
   ServerToClientEvents,
@@ -7,6 +8,7 @@ import type {
   TrackSource,
 } from '../../../client-sdk/src/protocol.js';
 import type { Grants } from '../auth/grants.js';
+import { ResumeCredential } from '../auth/resumeCredential.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { SerialQueue } from './SerialQueue.js';
@@ -16,6 +18,16 @@ export type Emit = <E extends keyof ServerToClientEvents>(
   event: E,
   ...args: Parameters<ServerToClientEvents[E]>
 ) => void;
+
+/** The socket a participant is reached through; replaced when the client resumes. */
+export interface Connection {
+  readonly id: string;
+  emit: Emit;
+  disconnect(): void;
+}
+
+/** Events kept for a suspended participant; past this, it must rejoin instead of resuming. */
+const MAX_BUFFERED_EVENTS = 2000;
 
 export interface PublishedTrack {
   producer: types.Producer;
@@ -36,8 +48,9 @@ export interface Subscription {
 export class Participant {
   readonly identity: string;
   readonly grants: Grants;
-  readonly emit: Emit;
   readonly log: Logger;
+  /** Lets the same client take this participant back after a dropped connection. */
+  readonly resumeCredential = new ResumeCredential();
   readonly requests = new SerialQueue();
   readonly transports = new Map<string, types.WebRtcTransport>();
   readonly tracks = new Map<string, PublishedTrack>();
@@ -49,13 +62,77 @@ export class Participant {
   /** Cap on what the server sends this participant (bits/s), set over the REST API; null: none. */
   maxOutgoingBitrate: number | null = null;
   joined = false;
+  #connection: Connection | undefined;
+  /** Set while the connection is gone: what would have been sent, in order. */
+  #missed: [string, unknown[]][] | undefined;
+  #missedOverflow = false;
+  #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(identity: string, grants: Grants, emit: Emit, log: Logger) {
+  constructor(identity: string, grants: Grants, connection: Connection, log: Logger) {
     this.identity = identity;
     this.grants = grants;
-    this.emit = emit;
+    this.#connection = connection;
     this.log = log;
+  }
+
+  readonly emit: Emit = (event, ...args) => {
+    if (this.#closed) return;
+    if (this.#connection) {
+      this.#connection.emit(event, ...args);
+    } else if (this.#missed) {
+      if (this.#missed.length < MAX_BUFFERED_EVENTS) this.#missed.push([event, args]);
+      else this.#missedOverflow = true;
+    }
+  };
+
+  get connectionId(): string | undefined {
+    return this.#connection?.id;
+  }
+
+  get suspended(): boolean {
+    return this.#missed !== undefined;
+  }
+
+  /** Can a client with this credential take the participant back? */
+  canResume(credential: unknown, grants: Grants): boolean {
+    return (
+      !this.#closed &&
+      this.joined &&
+      !this.#missedOverflow &&
+      JSON.stringify(grants) === JSON.stringify(this.grants) &&
+      this.resumeCredential.matches(credential)
+    );
+  }
+
+  /** The connection dropped: keep everything, remember what it misses, give up after graceMs. */
+  suspend(graceMs: number, onExpired: () => void): void {
+    if (this.#closed || this.suspended) return;
+    this.#connection = undefined;
+    this.#missed = [];
+    this.#graceTimer = setTimeout(onExpired, graceMs);
+    this.#graceTimer.unref();
+  }
+
+  /** A new connection takes over (the old one, if still open, is closed); missed events follow. */
+  resume(connection: Connection): void {
+    clearTimeout(this.#graceTimer);
+    const previous = this.#connection;
+    const missed = this.#missed ?? [];
+    this.#connection = connection;
+    this.#missed = undefined;
+    previous?.disconnect();
+    for (const [event, args] of missed) {
+      (connection.emit as (event: string, ...args: unknown[]) => void)(event, ...args);
+    }
+  }
+
+  /** Drops the connection, telling the client why first when there is a reason. */
+  disconnect(reason?: ErrorBody): void {
+    const connection = this.#connection;
+    if (!connection) return;
+    if (reason) connection.emit('kicked', reason);
+    connection.disconnect();
   }
 
   get closed(): boolean {
@@ -131,6 +208,8 @@ export class Participant {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#graceTimer);
+    this.#missed = undefined;
     for (const transport of this.transports.values()) transport.close();
     this.transports.clear();
     this.tracks.clear();

@@ -3,10 +3,16 @@ import type { JoinResponse, TrackSource } from '../../../client-sdk/src/protocol
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { ProducerLiveness, type LivenessOptions } from '../media/ProducerLiveness.js';
 import { createWebRtcTransport, transportOptions } from '../media/transports.js';
 import type { MediaWorker } from '../media/WorkerPool.js';
 import { toWire } from '../media/wire.js';
-import { trackInfo, type Participant, type PublishedTrack } from './Participant.js';
+import {
+  trackInfo,
+  type Connection,
+  type Participant,
+  type PublishedTrack,
+} from './Participant.js';
 import { consumerPriority, preferredSpatialLayer } from './qualityPolicy.js';
 import { RoomStage } from './RoomStage.js';
 
@@ -17,6 +23,7 @@ export interface RoomOptions {
   mediaConfig: Config['media'];
   limits: Config['rooms'];
   stageLimits: Config['stage'];
+  liveness: LivenessOptions;
   log: Logger;
   onEmpty: (room: Room) => void;
 }
@@ -24,18 +31,61 @@ export interface RoomOptions {
 /** A live room on one router: who is in it, what they publish, and who receives what. */
 export class Room {
   readonly name: string;
-  readonly router: types.Router;
   readonly participants = new Map<string, Participant>();
   /** Mic-link: who may publish besides the hosts, raised hands and invitations. */
   readonly stage: RoomStage;
   readonly #options: RoomOptions;
+  readonly #liveness: ProducerLiveness;
+  #router: types.Router;
+  #media: MediaWorker;
   #closed = false;
 
   constructor(options: RoomOptions) {
     this.name = options.name;
-    this.router = options.router;
+    this.#router = options.router;
+    this.#media = options.media;
     this.#options = options;
     this.stage = new RoomStage(this, options.stageLimits, options.log);
+    this.#liveness = new ProducerLiveness(options.liveness);
+  }
+
+  /** The room's router; a new one after the room moved off a dead worker. */
+  get router(): types.Router {
+    return this.#router;
+  }
+
+  get media(): MediaWorker {
+    return this.#media;
+  }
+
+  /**
+   * The worker under this room died (its transports, producers and consumers with it). Moves the
+   * room to `router` on a healthy worker: every participant keeps its place, seat and
+   * subscriptions to come, gets new transports and is told to publish again.
+   */
+  async moveTo(router: types.Router, media: MediaWorker): Promise<void> {
+    this.#router = router;
+    this.#media = media;
+    const present = [...this.participants.values()].filter((p) => p.joined && !p.closed);
+    await Promise.all(
+      present.map((participant) =>
+        participant.requests.run(() => this.#remakeTransports(participant)),
+      ),
+    );
+  }
+
+  async #remakeTransports(participant: Participant): Promise<void> {
+    for (const transport of participant.transports.values()) transport.close();
+    const [recvTransport, sendTransport] = await Promise.all([
+      participant.grants.canSubscribe ? this.createTransport(participant, 'recv') : undefined,
+      participant.mayPublishAnything ? this.createTransport(participant, 'send') : undefined,
+    ]);
+    participant.recvTransport = recvTransport;
+    participant.emit('mediaReset', {
+      routerRtpCapabilities: toWire.rtpCapabilities(this.#router.rtpCapabilities),
+      recvTransport: recvTransport ? transportOptions(recvTransport) : null,
+      sendTransport: sendTransport ? transportOptions(sendTransport) : null,
+    });
   }
 
   get closed(): boolean {
@@ -47,7 +97,7 @@ export class Room {
     if (this.#closed) throw new AppError('INVALID_STATE', 'room is closing');
     const existing = this.participants.get(participant.identity);
     if (existing) {
-      existing.emit('kicked', { code: 'INVALID_STATE', message: 'joined from another connection' });
+      existing.disconnect({ code: 'INVALID_STATE', message: 'joined from another connection' });
       this.remove(existing);
     }
     if (this.participants.size >= this.#options.limits.maxParticipants) {
@@ -110,8 +160,8 @@ export class Room {
       throw new AppError('LIMIT_EXCEEDED', 'too many transports');
     }
     const transport = await createWebRtcTransport(
-      this.router,
-      this.#options.media.webRtcServer,
+      this.#router,
+      this.#media.webRtcServer,
       this.#options.mediaConfig,
       {
         identity: participant.identity,
@@ -142,6 +192,19 @@ export class Room {
         this.#toOthers(publisher, (other) => other.emit('trackUnpublished', event));
       }
     });
+    this.#liveness.watch(producer, {
+      onStalled: (stalled) => {
+        const event = { identity: publisher.identity, trackId: producer.id, stalled };
+        publisher.log.warn(stalled ? 'track stalled' : 'track flows again', {
+          trackId: producer.id,
+        });
+        this.#toOthers(publisher, (other) => other.emit('trackStalled', event));
+      },
+      onDead: () => {
+        publisher.log.warn('track sent nothing for too long; closing it', { trackId: producer.id });
+        producer.close();
+      },
+    });
     const published = { identity: publisher.identity, track: trackInfo(track) };
     this.#toOthers(publisher, (other) => other.emit('trackPublished', published));
     await Promise.all(
@@ -161,7 +224,13 @@ export class Room {
     const capabilities = subscriber.rtpCapabilities;
     if (!transport || !capabilities || subscriber.closed || track.producer.closed) return;
     if (subscriber.isSubscribedTo(track.producer.id)) return;
-    if (!this.router.canConsume({ producerId: track.producer.id, rtpCapabilities: capabilities })) {
+    if (subscriber.subscriptions.size >= this.#options.limits.maxConsumersPerParticipant) {
+      subscriber.log.warn('consumer cap reached; not subscribing', { trackId: track.producer.id });
+      return;
+    }
+    if (
+      !this.#router.canConsume({ producerId: track.producer.id, rtpCapabilities: capabilities })
+    ) {
       subscriber.log.warn('cannot consume track with these capabilities', {
         trackId: track.producer.id,
       });
@@ -228,6 +297,22 @@ export class Room {
     await subscription.consumer.setPreferredLayers({ spatialLayer, temporalLayer: 2 });
   }
 
+  /**
+   * The participant's connection dropped without a goodbye: keep it (seat, tracks, consumers)
+   * for the grace period so the client can resume; nobody else notices unless it never returns.
+   */
+  suspend(participant: Participant, graceMs: number): void {
+    if (this.participants.get(participant.identity) !== participant) return;
+    participant.suspend(graceMs, () => {
+      participant.log.info('participant did not come back; removing it');
+      this.remove(participant);
+    });
+  }
+
+  resume(participant: Participant, connection: Connection): void {
+    participant.resume(connection);
+  }
+
   /** Takes a participant out: closes its media, tells the others, reports an empty room. */
   remove(participant: Participant): void {
     if (this.participants.get(participant.identity) !== participant) return;
@@ -248,7 +333,8 @@ export class Room {
     this.stage.close();
     for (const participant of this.participants.values()) participant.close();
     this.participants.clear();
-    this.router.close();
+    this.#liveness.stop();
+    this.#router.close();
   }
 
   #visibleOthers(self: Participant, includeHidden = false): Participant[] {

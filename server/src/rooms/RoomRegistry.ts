@@ -1,8 +1,13 @@
+import type { types } from 'mediasoup';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import { AppError } from '../errors.js';
 import { MEDIA_CODECS } from '../media/codecs.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { Room } from './Room.js';
+
+/** How long a room whose worker died waits for a replacement worker before giving up. */
+const WORKER_WAIT_MS = 15_000;
 
 /** Creates rooms on first join (one router on the least-loaded worker) and closes empty ones. */
 export class RoomRegistry {
@@ -12,6 +17,7 @@ export class RoomRegistry {
   readonly #pool: WorkerPool;
   readonly #config: Config;
   readonly #log: Logger;
+  #draining = false;
 
   constructor(pool: WorkerPool, config: Config, log: Logger) {
     this.#pool = pool;
@@ -23,8 +29,18 @@ export class RoomRegistry {
     return this.#rooms;
   }
 
+  /** Shutting down: no new rooms and no new joins; participants already in may resume. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  startDraining(): void {
+    this.#draining = true;
+  }
+
   /** Concurrent callers for the same new room share one creation. */
   async getOrCreate(name: string): Promise<Room> {
+    if (this.#draining) throw new AppError('UNAVAILABLE', 'the server is shutting down');
     const existing = this.#rooms.get(name);
     if (existing && !existing.closed) {
       this.#cancelEmptyTimer(name);
@@ -61,16 +77,51 @@ export class RoomRegistry {
       mediaConfig: this.#config.media,
       limits: this.#config.rooms,
       stageLimits: this.#config.stage,
+      liveness: this.#config.liveness,
       log,
       onEmpty: (empty) => this.#scheduleClose(empty),
     });
-    router.observer.once('close', () => {
-      if (this.#rooms.get(name) === room) this.#rooms.delete(name);
-      room.close();
-    });
+    this.#watchRouter(room, router);
     this.#rooms.set(name, room);
     log.info('room created', { worker: media.index });
     return room;
+  }
+
+  /** A router closed on purpose closes its room; one lost with its worker moves the room. */
+  #watchRouter(room: Room, router: types.Router): void {
+    let lostWithWorker = false;
+    router.once('workerclose', () => {
+      lostWithWorker = true;
+      void this.#moveRoom(room);
+    });
+    router.observer.once('close', () => {
+      if (lostWithWorker) return;
+      if (this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
+      room.close();
+    });
+  }
+
+  async #moveRoom(room: Room): Promise<void> {
+    const log = this.#log.child({ roomId: room.name });
+    const started = Date.now();
+    try {
+      const media = await this.#pool.nextAvailable(WORKER_WAIT_MS);
+      const router = await media.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+      if (room.closed) {
+        router.close();
+        return;
+      }
+      this.#watchRouter(room, router);
+      await room.moveTo(router, media);
+      log.info('room moved to a healthy worker', { worker: media.index, ms: Date.now() - started });
+    } catch (error) {
+      log.error('could not move the room off a dead worker; closing it', { error: String(error) });
+      for (const participant of room.participants.values()) {
+        participant.disconnect({ code: 'UNAVAILABLE', message: 'media server lost' });
+      }
+      if (this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
+      room.close();
+    }
   }
 
   #scheduleClose(room: Room): void {

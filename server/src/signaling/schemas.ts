@@ -116,3 +116,4 @@ export const stageSeatSchema = z
 export const muteParticipantSchema = z
   .object({ identity, source: stageSource, muted: z.boolean() })
   .strict();
+export const restartIceSchema = z.object({ transportId: id }).strict();

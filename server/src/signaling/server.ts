@@ -3,18 +3,22 @@ import { Server, type Socket } from 'socket.io';
 import type {
   ClientToServerEvents,
   ErrorBody,
+  HandshakeAuth,
   ServerToClientEvents,
+  Welcome,
 } from '../../../client-sdk/src/protocol.js';
 import { verifyToken, type VerifiedToken } from '../auth/tokens.js';
 import type { Config } from '../config/config.js';
 import { AppError, toErrorBody } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { toWire } from '../media/wire.js';
-import { Participant } from '../rooms/Participant.js';
+import { Participant, type Connection } from '../rooms/Participant.js';
+import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { Handler, HandlerContext } from './handler.js';
 import { HANDLERS } from './handlers/index.js';
 import { isOriginAllowed } from './origin.js';
+import { SignalingRateLimits } from './rateLimits.js';
 
 interface SocketData {
   token: VerifiedToken;
@@ -57,6 +61,18 @@ export function createSignalingServer({
       callback(null, isOriginAllowed(req.headers.origin, req.headers.host, config)),
   });
 
+  const limits = new SignalingRateLimits(config.rateLimits);
+  io.use((socket, next) => {
+    limits.allowConnection(socket.handshake.address).then(
+      (allowed) =>
+        next(
+          allowed
+            ? undefined
+            : connectError({ code: 'RATE_LIMITED', message: 'too many connections; retry later' }),
+        ),
+      (error: unknown) => next(connectError(toErrorBody(error))),
+    );
+  });
   io.use((socket, next) => {
     try {
       const auth = socket.handshake.auth as Record<string, unknown> | undefined;
@@ -68,7 +84,7 @@ export function createSignalingServer({
   });
 
   io.on('connection', (socket) => {
-    onConnection(socket, config, rooms, log).catch((error: unknown) => {
+    onConnection(socket, config, rooms, limits, log).catch((error: unknown) => {
       log.error('connection setup failed', { error: String(error) });
       socket.emit('kicked', toErrorBody(error));
       socket.disconnect(true);
@@ -81,42 +97,107 @@ async function onConnection(
   socket: SignalingSocket,
   config: Config,
   rooms: RoomRegistry,
+  limits: SignalingRateLimits,
   log: Logger,
 ): Promise<void> {
   const { identity, grants } = socket.data.token;
+  const resumeWith = (socket.handshake.auth as Partial<HandshakeAuth> | undefined)?.resume;
+  const existing = rooms.rooms.get(grants.room)?.participants.get(identity);
+  const connection: Connection = {
+    id: socket.id,
+    emit: (event, ...args) => socket.emit(event, ...args),
+    disconnect: () => socket.disconnect(true),
+  };
+  if (existing && resumeWith !== undefined && existing.canResume(resumeWith, grants)) {
+    const room = rooms.rooms.get(grants.room);
+    if (room) {
+      bindSocket(socket, { room, participant: existing, config }, limits);
+      const resumeCredential = existing.resumeCredential.rotate();
+      // The welcome goes first, then whatever the participant missed while it was away.
+      socket.emit('welcome', welcomeFor(room, existing, true, resumeCredential));
+      room.resume(existing, connection);
+      existing.log.info('participant resumed');
+      return;
+    }
+  }
+  if (rooms.draining) {
+    socket.emit('kicked', { code: 'UNAVAILABLE', message: 'the server is shutting down' });
+    socket.disconnect(true);
+    return;
+  }
   const room = await rooms.getOrCreate(grants.room);
   if (!socket.connected) {
     rooms.releaseIfEmpty(room);
     return;
   }
   const participantLog = log.child({ roomId: room.name, participantId: identity });
-  const participant = new Participant(
-    identity,
-    grants,
-    (event, ...args) => socket.emit(event, ...args),
-    participantLog,
-  );
+  const participant = new Participant(identity, grants, connection, participantLog);
   try {
     room.admit(participant);
   } catch (error) {
     socket.emit('kicked', toErrorBody(error));
     socket.disconnect(true);
+    rooms.releaseIfEmpty(room);
     return;
   }
-  const context: HandlerContext = { room, participant, config };
-  for (const handler of HANDLERS) {
-    socket.on(handler.event, (payload: unknown, ack: unknown) =>
-      dispatch(handler, context, payload, ack),
-    );
-  }
-  socket.on('disconnect', () => room.remove(participant));
-  participant.emit('welcome', {
-    routerRtpCapabilities: toWire.rtpCapabilities(room.router.rtpCapabilities),
-    identity,
-    role: grants.role,
-    roomName: room.name,
-  });
+  bindSocket(socket, { room, participant, config }, limits);
+  participant.emit(
+    'welcome',
+    welcomeFor(room, participant, false, participant.resumeCredential.value),
+  );
   participantLog.info('participant connected', { role: grants.role });
+}
+
+function welcomeFor(
+  room: Room,
+  participant: Participant,
+  resumed: boolean,
+  resumeCredential: string,
+): Welcome {
+  return {
+    routerRtpCapabilities: toWire.rtpCapabilities(room.router.rtpCapabilities),
+    identity: participant.identity,
+    role: participant.role,
+    roomName: room.name,
+    resumed,
+    resumeCredential,
+  };
+}
+
+/** Routes a socket's requests to its participant; a dropped socket suspends it, a closed one leaves. */
+function bindSocket(
+  socket: SignalingSocket,
+  context: HandlerContext,
+  limits: SignalingRateLimits,
+): void {
+  const { room, participant, config } = context;
+  const ip = socket.handshake.address;
+  for (const handler of HANDLERS) {
+    socket.on(handler.event, (payload: unknown, ack: unknown) => {
+      // Checked before anything is queued, so a flood costs the server almost nothing.
+      limits.allowRequest(socket.id, ip).then(
+        (allowed) => {
+          if (allowed) dispatch(handler, context, payload, ack);
+          else if (typeof ack === 'function') {
+            (ack as (response: unknown) => void)({
+              ok: false,
+              error: { code: 'RATE_LIMITED', message: 'too many requests; slow down' },
+            });
+          }
+        },
+        (error: unknown) => participant.log.error('rate limiter failed', { error: String(error) }),
+      );
+    });
+  }
+  socket.on('disconnect', (reason) => {
+    limits.forgetSocket(socket.id);
+    // Replaced by a resumed connection: the participant lives on there.
+    if (participant.connectionId !== socket.id) return;
+    const deliberate =
+      reason === 'client namespace disconnect' || reason === 'server namespace disconnect';
+    if (deliberate || !participant.joined) room.remove(participant);
+    else room.suspend(participant, config.rooms.reconnectGraceMs);
+  });
 }
 
 function dispatch(handler: Handler, context: HandlerContext, payload: unknown, ack: unknown): void {

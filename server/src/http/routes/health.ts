@@ -8,8 +8,10 @@ export function healthRoutes(pool: WorkerPool, rooms: RoomRegistry): Router {
     const workers = await pool.health();
     const memory = process.memoryUsage();
     const healthy = workers.length > 0 && workers.every((w) => w.alive);
-    res.status(healthy ? 200 : 503).json({
-      status: healthy ? 'ok' : 'degraded',
+    // Draining answers 503 so that load balancers send no one new here.
+    const status = rooms.draining ? 'draining' : healthy ? 'ok' : 'degraded';
+    res.status(status === 'ok' ? 200 : 503).json({
+      status,
       uptimeSeconds: Math.round(process.uptime()),
       rooms: rooms.rooms.size,
       memory: {

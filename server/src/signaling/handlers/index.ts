@@ -4,6 +4,7 @@ import { pauseConsumer, resumeConsumer, setConsumerPreferences } from './consume
 import { join } from './join.js';
 import { leave } from './leave.js';
 import { produce } from './produce.js';
+import { restartIce } from './restartIce.js';
 import {
   acceptInvite,
   approveHand,
@@ -39,4 +40,5 @@ export const HANDLERS: readonly Handler[] = [
   removeFromStage,
   leaveStage,
   muteParticipant,
+  restartIce,
 ] as unknown as readonly Handler[];
