@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev libabsl-dev nlohmann-json3-dev
-  ninja-build pkg-config g++ python3-pip chromium)
+  ninja-build pkg-config g++ python3-pip chromium iptables)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

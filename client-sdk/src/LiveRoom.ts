@@ -120,6 +120,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   #roleChain: Promise<void> = Promise.resolve();
   #resumeCredential: string;
   #reconnecting = false;
+  /** Cuts the current backoff wait short (the browser says the network is back). */
+  #wakeReconnect: (() => void) | undefined;
   #closed = false;
 
   private constructor(socket: Socket_, device: Device, welcome: Welcome, session: Session) {
@@ -372,12 +374,24 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     if (this.#reconnecting || this.#closed) return;
     this.#reconnecting = true;
     this.emit('reconnecting');
+    const onOnline = () => this.#wakeReconnect?.();
+    if (typeof window !== 'undefined') window.addEventListener('online', onOnline);
     const result = await runReconnectLoop({
       policy: this.#session.reconnectPolicy,
       attempt: () => this.#reestablish(),
       isFatal: (error) => error instanceof LiveStageError && FATAL_ON_RECONNECT.has(error.code),
       isClosed: () => this.#closed,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          this.#wakeReconnect = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        }),
     });
+    if (typeof window !== 'undefined') window.removeEventListener('online', onOnline);
+    this.#wakeReconnect = undefined;
     this.#reconnecting = false;
     if (this.#closed) return;
     if ('outcome' in result) {

@@ -1,0 +1,282 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
+import { eventually, startTestServer, workerCounts, type TestServer } from '../helpers/server.js';
+import { goLive, waitForDecodedFrames } from './pages.js';
+
+// In-page code is plain JavaScript text (tsx would inject helpers that do not exist in the page).
+const RECORD_FRAMES = `(() => {
+  const video = document.querySelector('#stage video');
+  window.__frames = [];
+  const onFrame = () => { window.__frames.push(Date.now()); video.requestVideoFrameCallback(onFrame); };
+  video.requestVideoFrameCallback(onFrame);
+})()`;
+
+const RECORD_MEMBERSHIP = `(() => {
+  const room = (window.livestageHost || window.livestageViewer).room;
+  window.__membership = [];
+  room.on('participantJoined', (p) => window.__membership.push('joined ' + p.identity));
+  room.on('participantLeft', (p) => window.__membership.push('left ' + p.identity));
+})()`;
+
+/** The viewer's media path: the local port of the selected ICE candidate pair. */
+const LOCAL_MEDIA_PORT = `(async () => {
+  const room = window.livestageViewer.room;
+  for (const participant of room.participants.values()) {
+    for (const track of participant.tracks.values()) {
+      const report = await track.consumer.getStats();
+      const stats = [...report.values()];
+      const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+      const pair = stats.find((s) => s.id === (transport && transport.selectedCandidatePairId));
+      const local = pair && stats.find((s) => s.id === pair.localCandidateId);
+      if (local) return { port: local.port, protocol: local.protocol };
+    }
+  }
+  return null;
+})()`;
+
+const RULE_TAG = ['-m', 'comment', '--comment', 'livestage-e2e'];
+
+function iptables(...args: string[]): void {
+  execFileSync('iptables', args, { stdio: 'pipe' });
+}
+
+/** Black-holes one UDP port (both directions) and every ICE-TCP connection to the worker. */
+function cutMedia(udpPort: number, workerTcpPort: number): () => void {
+  const rules = [
+    ['OUTPUT', '-p', 'udp', '--sport', String(udpPort)],
+    ['OUTPUT', '-p', 'udp', '--dport', String(udpPort)],
+    ['OUTPUT', '-p', 'tcp', '--dport', String(workerTcpPort)],
+  ];
+  for (const rule of rules) iptables('-I', ...rule, ...RULE_TAG, '-j', 'DROP');
+  return () => {
+    for (const rule of rules) iptables('-D', ...rule, ...RULE_TAG, '-j', 'DROP');
+  };
+}
+
+async function watch(context: BrowserContext, url: string, room: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${url}/viewer.html?room=${room}`);
+  await page.click('#watch');
+  await waitForDecodedFrames(page, '#stage video', 5);
+  return page;
+}
+
+/** A viewer that is connected (the room may have nothing to show). */
+async function connectViewer(context: BrowserContext, url: string, room: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${url}/viewer.html?room=${room}`);
+  await page.click('#watch');
+  await page.locator('#status', { hasText: /watching/ }).waitFor({ timeout: 20_000 });
+  return page;
+}
+
+const viewerIdentity = (page: Page) =>
+  page.evaluate<string>('window.livestageViewer.room.localParticipant.identity');
+
+describe('resilience in real Chromium', function () {
+  this.timeout(120_000);
+  let browser: Browser;
+
+  before(async function () {
+    browser = await launchChromium();
+  });
+  after(async function () {
+    await browser?.close();
+  });
+
+  describe('with an in-process server', function () {
+    let server: TestServer;
+    let restoreMedia: (() => void) | undefined;
+    beforeEach(async function () {
+      server = await startTestServer({ MEDIA_WORKERS: '1', RECONNECT_GRACE_MS: '20000' });
+    });
+    afterEach(async function () {
+      restoreMedia?.();
+      restoreMedia = undefined;
+      for (const context of browser.contexts()) await context.close();
+      await server.close();
+    });
+
+    it('network cut for 5 s: the same viewer resumes and frames flow again; nobody sees it leave', async function () {
+      const room = 'cut';
+      const host = await browser.newPage();
+      await goLive(host, server.url, room);
+      const viewerContext = await browser.newContext();
+      const viewer = await watch(viewerContext, server.url, room);
+      await host.evaluate(RECORD_MEMBERSHIP);
+      const identity = await viewerIdentity(viewer);
+      const participant = server.rooms.rooms.get(room)!.participants.get(identity)!;
+      const media = await viewer.evaluate<{ port: number; protocol: string } | null>(
+        LOCAL_MEDIA_PORT,
+      );
+      assert.ok(media && media.protocol === 'udp', `viewer media path: ${JSON.stringify(media)}`);
+      const workerTcpPort = participant.recvTransport!.iceCandidates.find(
+        (c) => c.protocol === 'tcp',
+      )!.port;
+      await viewer.evaluate(RECORD_FRAMES);
+
+      // The cut: media black-holed, the page offline, its signaling connection dropped.
+      restoreMedia = cutMedia(media.port, workerTcpPort);
+      await viewerContext.setOffline(true);
+      server.io.sockets.sockets.get(participant.connectionId!)?.conn.close();
+      await eventually(() => assert.ok(participant.suspended), 5000, 'server sees the drop');
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const framesDuringCut = await viewer.evaluate<number[]>('window.__frames');
+      const lastBefore = framesDuringCut.at(-1) ?? 0;
+
+      const restoredAt = Date.now();
+      restoreMedia();
+      restoreMedia = undefined;
+      await viewerContext.setOffline(false);
+      const firstAfter = await eventually(
+        async () => {
+          const frames = await viewer.evaluate<number[]>('window.__frames');
+          const next = frames.find((t) => t > restoredAt);
+          assert.ok(next, 'a frame after the restore');
+          return next;
+        },
+        30_000,
+        'frames flowing again',
+      );
+      assert.ok(restoredAt - lastBefore > 2000, 'frames really stopped during the cut');
+      assert.equal(participant.suspended, false);
+      assert.equal(server.rooms.rooms.get(room)!.participants.get(identity), participant);
+      assert.deepEqual(await host.evaluate('window.__membership'), []);
+      console.log(`      network restored → frames flowing again: ${firstAfter - restoredAt} ms`);
+    });
+
+    it('worker SIGKILL during a live room: host and viewers get media back by themselves', async function () {
+      const room = 'kill';
+      const host = await browser.newPage();
+      await goLive(host, server.url, room);
+      const viewers = [
+        await watch(await browser.newContext(), server.url, room),
+        await watch(await browser.newContext(), server.url, room),
+      ];
+      await host.evaluate(RECORD_MEMBERSHIP);
+      const oldTracks = await Promise.all(
+        viewers.map((v) => v.getAttribute('#stage .tile', 'data-track-id')),
+      );
+      const killedAt = Date.now();
+      process.kill(server.pool.workers[0]!.worker.pid, 'SIGKILL');
+      await Promise.all(
+        viewers.map((viewer, i) =>
+          waitForDecodedFrames(
+            viewer,
+            `#stage .tile:not([data-track-id="${oldTracks[i]}"]) video`,
+            5,
+            60_000,
+          ),
+        ),
+      );
+      const backAfter = Date.now() - killedAt;
+      const counts = await workerCounts(server);
+      assert.equal(counts.producers, 2, 'the host publishes camera and microphone again');
+      assert.deepEqual(await host.evaluate('window.__membership'), []);
+      console.log(`      worker SIGKILL → media back on every viewer: ${backAfter} ms`);
+    });
+  });
+
+  describe('SIGTERM on a real server process', function () {
+    let child: ChildProcess | undefined;
+    afterEach(async function () {
+      for (const context of browser.contexts()) await context.close();
+      child?.kill('SIGKILL');
+      child = undefined;
+    });
+
+    it('drains: health says draining, viewers are told, new joins are refused, exit 0 once empty', async function () {
+      const { process: proc, url } = await startServerProcess({ DRAIN_TIMEOUT_MS: '30000' });
+      child = proc;
+      const viewer = await connectViewer(await browser.newContext(), url, 'drain');
+      await viewer.evaluate(
+        `window.livestageViewer.room.on('serverDraining', (ms) => { window.__draining = ms; })`,
+      );
+      const exited = exitOf(proc);
+      proc.kill('SIGTERM');
+      await eventually(async () => {
+        const health = await fetch(`${url}/healthz`);
+        assert.equal(health.status, 503);
+        assert.equal(((await health.json()) as { status: string }).status, 'draining');
+      });
+      await eventually(async () => assert.ok(await viewer.evaluate('window.__draining > 0')));
+
+      const late = await (await browser.newContext()).newPage();
+      await late.goto(`${url}/viewer.html?room=drain`).catch(() => undefined);
+      await late.click('#watch');
+      await late.locator('#status', { hasText: /UNAVAILABLE/ }).waitFor({ timeout: 10_000 });
+
+      const emptiedAt = Date.now();
+      await viewer.close({ runBeforeUnload: true });
+      const code = await exited;
+      assert.equal(code, 0);
+      assert.ok(Date.now() - emptiedAt < 15_000, 'exits soon after the last viewer left');
+    });
+
+    it('a second signal exits at once, even with viewers still in', async function () {
+      const { process: proc, url } = await startServerProcess({ DRAIN_TIMEOUT_MS: '60000' });
+      child = proc;
+      await connectViewer(await browser.newContext(), url, 'drain-twice');
+      const exited = exitOf(proc);
+      proc.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const second = Date.now();
+      proc.kill('SIGTERM');
+      assert.equal(await exited, 1);
+      assert.ok(Date.now() - second < 5000);
+    });
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** `npm start`'s server, as its own process, on a free port. */
+async function startServerProcess(
+  env: Record<string, string>,
+): Promise<{ process: ChildProcess; url: string }> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/src/index.ts'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      MEDIA_WORKERS: '1',
+      MEDIA_PORT_BASE: '0',
+      LOG_FORMAT: 'json',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`server exited (${code}):\n${output}`)));
+  });
+  return { process: proc, url: `http://127.0.0.1:${port}` };
+}
+
+function exitOf(proc: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+}
