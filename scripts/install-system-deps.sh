@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages livestage needs: the libraries the mediasoup worker builds against, the build
-# tools, and Chromium for the e2e tests; plus meson >= 1.1 (Debian's is 1.0). Idempotent and
+# tools, Chromium and iptables (network cuts) for the e2e tests; plus meson >= 1.1 (Debian's is 1.0). Idempotent and
 # quick when everything is there. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
