@@ -1,10 +1,16 @@
-// Shared by the example pages: room name from the URL and a development token from the server.
+// Shared by the example pages: settings from the URL and a development token from the server.
 export function roomFromUrl() {
-  return new URLSearchParams(location.search).get('room') || 'demo';
+  return paramFromUrl('room') || 'demo';
 }
 
-export async function devToken(room, role) {
-  const response = await fetch(`/api/dev/token?room=${encodeURIComponent(room)}&role=${role}`);
+export function paramFromUrl(name) {
+  return new URLSearchParams(location.search).get(name) || '';
+}
+
+export async function devToken(room, role, name = '') {
+  const query = new URLSearchParams({ room, role });
+  if (name) query.set('name', name);
+  const response = await fetch(`/api/dev/token?${query}`);
   const body = await response.json();
   if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
   return body.token;

@@ -1,8 +1,20 @@
 import { devToken, roomFromUrl } from './common.js';
+import { HostPanels } from './host-panels.js';
+import { StageGrid } from './stage-ui.js';
 
 const { LiveRoom } = window.Livestage;
 const $ = (id) => document.getElementById(id);
-const state = { room: null, camera: null, mic: null, screen: null };
+// Guests' video joins the host's preview on the stage; their audio plays (Go live was a click).
+const grid = new StageGrid($('stage'), $('remote-audio'), { localTile: $('preview-tile') });
+const panels = new HostPanels({
+  handQueue: 'hand-queue',
+  handCount: 'hand-count',
+  onStage: 'on-stage',
+  guestCount: 'guest-count',
+  audience: 'audience',
+  log: 'stage-log',
+});
+const state = { room: null, camera: null, mic: null, screen: null, grid, panels };
 window.livestageHost = state; // for tests and the curious
 
 $('room').value = roomFromUrl();
@@ -30,15 +42,33 @@ async function goLive() {
   $('go-live').disabled = true;
   setStatus('connecting…');
   try {
-    const token = await devToken($('room').value, 'host');
+    const token = await devToken($('room').value, 'host', 'Host');
     const room = await LiveRoom.connect(location.origin, token);
     state.room = room;
+    grid.setSelf(room.localParticipant.identity, 'Host');
+    grid.update(room.stage);
     room.on('participantJoined', updateViewerCount);
     room.on('participantLeft', updateViewerCount);
+    room.on('stageChanged', (stage) => {
+      grid.update(stage);
+      updateViewerCount();
+    });
+    room.on('trackSubscribed', (track, participant) => grid.addTrack(track, participant));
+    room.on('trackUnsubscribed', (track) => grid.removeTrack(track));
+    room.on('qualityChanged', (track, layer) => grid.setQuality(track, layer));
+    room.on('error', (error) => panels.say(`error: ${error.message}`));
+    room.on('reconnecting', () => setStatus('reconnecting…'));
+    room.on('reconnected', () => {
+      setStatus(`live in “${room.roomName}”`);
+      grid.update(room.stage);
+      panels.render();
+    });
     room.on('disconnected', (reason) => {
       setStatus(`offline (${reason})`);
       setLive(false);
+      grid.update({ members: [], maxGuests: 0 });
     });
+    panels.attach(room);
     state.camera = await room.publishCamera({ resolution: '720p', simulcast: true });
     state.camera.attach($('preview'));
     state.mic = await room.publishMicrophone();

@@ -92,6 +92,8 @@ export interface LiveRoomEvents {
   inviteEnded: [event: InviteEnded];
   /** A host muted or unmuted one of this client's sources. */
   mutedByHost: [source: StageSource, muted: boolean];
+  /** A track of this client went out (also the ones published on stage and after a reset). */
+  localTrackPublished: [track: LocalTrack];
   /** Something went wrong outside any call the app made (e.g. publishing on stage). */
   error: [error: Error];
 }
@@ -326,6 +328,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
         local.mutedByHost = true;
         producer.pause();
       }
+      this.emit('localTrackPublished', local);
       return local;
     } catch (error) {
       track.stop();
@@ -481,6 +484,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
         });
         track.replaceProducer(producer);
         this.localParticipant.tracks.set(track.id, track);
+        this.emit('localTrackPublished', track);
         if (track.mutedBySelf) {
           producer.pause();
           await this.#request('pauseTrack', { trackId: track.id });

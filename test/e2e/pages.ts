@@ -41,3 +41,21 @@ export async function goLive(page: Page, serverUrl: string, room: string): Promi
   await page.click('#go-live');
   await page.locator('#status', { hasText: /^live/ }).waitFor({ timeout: 20_000 });
 }
+
+/** Opens the viewer page for `room` (optionally with a display name), presses Watch and waits. */
+export async function watch(
+  page: Page,
+  serverUrl: string,
+  room: string,
+  name?: string,
+): Promise<void> {
+  const query = new URLSearchParams({ room, ...(name ? { name } : {}) });
+  await page.goto(`${serverUrl}/viewer.html?${query}`);
+  await page.click('#watch');
+  await page.locator('#status', { hasText: /^watching/ }).waitFor({ timeout: 20_000 });
+}
+
+/** Runs `fn` (JavaScript source of a function, see above) in the page with one JSON argument. */
+export async function inPage<T>(page: Page, fn: string, arg?: unknown): Promise<T> {
+  return page.evaluate(`(${fn})(${JSON.stringify(arg ?? null)})`) as Promise<T>;
+}
