@@ -4,15 +4,22 @@ import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
 import { consumerPreferencesSchema, consumerSchema } from '../schemas.js';
 
-/** A consumer can close in the worker (its producer left) while a request for it is on the way. */
+/**
+ * A consumer can close in the worker (its producer left) while a request for it is on the way;
+ * the worker may answer before Node has heard of the close, with "handler ... not found".
+ */
 async function onConsumer(consumer: types.Consumer, action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (error) {
-    if (consumer.closed) throw new AppError('NOT_FOUND', 'no such consumer');
+    if (consumer.closed || CLOSED_IN_WORKER.test(String(error))) {
+      throw new AppError('NOT_FOUND', 'no such consumer');
+    }
     throw error;
   }
 }
+
+const CLOSED_IN_WORKER = /Channel request handler with ID \S+ not found/;
 
 export const resumeConsumer = defineHandler({
   event: 'resumeConsumer',
