@@ -1,80 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { eventually, startTestServer, workerCounts, type TestServer } from '../helpers/server.js';
-import { goLive, waitForDecodedFrames } from './pages.js';
-
-// In-page code is plain JavaScript text (tsx would inject helpers that do not exist in the page).
-const RECORD_FRAMES = `(() => {
-  const video = document.querySelector('#stage video');
-  window.__frames = [];
-  const onFrame = () => { window.__frames.push(Date.now()); video.requestVideoFrameCallback(onFrame); };
-  video.requestVideoFrameCallback(onFrame);
-})()`;
-
-const RECORD_MEMBERSHIP = `(() => {
-  const room = (window.livestageHost || window.livestageViewer).room;
-  window.__membership = [];
-  room.on('participantJoined', (p) => window.__membership.push('joined ' + p.identity));
-  room.on('participantLeft', (p) => window.__membership.push('left ' + p.identity));
-})()`;
-
-/** The viewer's media path: the local port of the selected ICE candidate pair. */
-const LOCAL_MEDIA_PORT = `(async () => {
-  const room = window.livestageViewer.room;
-  for (const participant of room.participants.values()) {
-    for (const track of participant.tracks.values()) {
-      const report = await track.consumer.getStats();
-      const stats = [...report.values()];
-      const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
-      const pair = stats.find((s) => s.id === (transport && transport.selectedCandidatePairId));
-      const local = pair && stats.find((s) => s.id === pair.localCandidateId);
-      if (local) return { port: local.port, protocol: local.protocol };
-    }
-  }
-  return null;
-})()`;
-
-const RULE_TAG = ['-m', 'comment', '--comment', 'livestage-e2e'];
-
-function iptables(...args: string[]): void {
-  execFileSync('iptables', args, { stdio: 'pipe' });
-}
-
-/** Black-holes one UDP port (both directions) and every ICE-TCP connection to the worker. */
-function cutMedia(udpPort: number, workerTcpPort: number): () => void {
-  const rules = [
-    ['OUTPUT', '-p', 'udp', '--sport', String(udpPort)],
-    ['OUTPUT', '-p', 'udp', '--dport', String(udpPort)],
-    ['OUTPUT', '-p', 'tcp', '--dport', String(workerTcpPort)],
-  ];
-  for (const rule of rules) iptables('-I', ...rule, ...RULE_TAG, '-j', 'DROP');
-  return () => {
-    for (const rule of rules) iptables('-D', ...rule, ...RULE_TAG, '-j', 'DROP');
-  };
-}
-
-async function watch(context: BrowserContext, url: string, room: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${url}/viewer.html?room=${room}`);
-  await page.click('#watch');
-  await waitForDecodedFrames(page, '#stage video', 5);
-  return page;
-}
-
-/** A viewer that is connected (the room may have nothing to show). */
-async function connectViewer(context: BrowserContext, url: string, room: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${url}/viewer.html?room=${room}`);
-  await page.click('#watch');
-  await page.locator('#status', { hasText: /watching/ }).waitFor({ timeout: 20_000 });
-  return page;
-}
-
-const viewerIdentity = (page: Page) =>
-  page.evaluate<string>('window.livestageViewer.room.localParticipant.identity');
+import {
+  cutMedia,
+  LOCAL_MEDIA_PORT,
+  RECORD_FRAMES,
+  RECORD_MEMBERSHIP,
+  viewerIdentity,
+  watchVideo,
+} from './faults.js';
+import { goLive, waitForDecodedFrames, watch } from './pages.js';
 
 describe('resilience in real Chromium', function () {
   this.timeout(120_000);
@@ -105,7 +43,7 @@ describe('resilience in real Chromium', function () {
       const host = await browser.newPage();
       await goLive(host, server.url, room);
       const viewerContext = await browser.newContext();
-      const viewer = await watch(viewerContext, server.url, room);
+      const viewer = await watchVideo(viewerContext, server.url, room);
       await host.evaluate(RECORD_MEMBERSHIP);
       const identity = await viewerIdentity(viewer);
       const participant = server.rooms.rooms.get(room)!.participants.get(identity)!;
@@ -153,8 +91,8 @@ describe('resilience in real Chromium', function () {
       const host = await browser.newPage();
       await goLive(host, server.url, room);
       const viewers = [
-        await watch(await browser.newContext(), server.url, room),
-        await watch(await browser.newContext(), server.url, room),
+        await watchVideo(await browser.newContext(), server.url, room),
+        await watchVideo(await browser.newContext(), server.url, room),
       ];
       await host.evaluate(RECORD_MEMBERSHIP);
       const oldTracks = await Promise.all(
@@ -191,7 +129,8 @@ describe('resilience in real Chromium', function () {
     it('drains: health says draining, viewers are told, new joins are refused, exit 0 once empty', async function () {
       const { process: proc, url } = await startServerProcess({ DRAIN_TIMEOUT_MS: '30000' });
       child = proc;
-      const viewer = await connectViewer(await browser.newContext(), url, 'drain');
+      const viewer = await (await browser.newContext()).newPage();
+      await watch(viewer, url, 'drain');
       await viewer.evaluate(
         `window.livestageViewer.room.on('serverDraining', (ms) => { window.__draining = ms; })`,
       );
@@ -219,7 +158,7 @@ describe('resilience in real Chromium', function () {
     it('a second signal exits at once, even with viewers still in', async function () {
       const { process: proc, url } = await startServerProcess({ DRAIN_TIMEOUT_MS: '60000' });
       child = proc;
-      await connectViewer(await browser.newContext(), url, 'drain-twice');
+      await watch(await (await browser.newContext()).newPage(), url, 'drain-twice');
       const exited = exitOf(proc);
       proc.kill('SIGTERM');
       await new Promise((resolve) => setTimeout(resolve, 300));
