@@ -3,6 +3,7 @@ import type { JoinResponse, TrackSource } from '../../../client-sdk/src/protocol
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { closedInWorker } from '../media/closedInWorker.js';
 import { ProducerLiveness, type LivenessOptions } from '../media/ProducerLiveness.js';
 import { createWebRtcTransport, transportOptions } from '../media/transports.js';
 import type { MediaWorker } from '../media/WorkerPool.js';
@@ -242,7 +243,13 @@ export class Room {
       paused: true,
     });
     const spatialLayers = track.producer.rtpParameters.encodings?.length ?? 1;
-    await consumer.setPriority(consumerPriority(publisher.role, consumer.kind));
+    try {
+      await consumer.setPriority(consumerPriority(publisher.role, consumer.kind));
+    } catch (error) {
+      // The subscriber or the track went away meanwhile: nothing left to set up.
+      if (consumer.closed || closedInWorker(error)) return;
+      throw error;
+    }
     const subscription = {
       consumer,
       publisherIdentity: publisher.identity,

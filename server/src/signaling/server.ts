@@ -37,6 +37,8 @@ type SignalingSocket = Socket<
   SocketData
 >;
 
+const KNOWN_EVENTS = new Set<string>(HANDLERS.map((handler) => handler.event));
+
 /** Signaling payloads are small; this keeps a hostile client from making the server buffer much. */
 const MAX_MESSAGE_BYTES = 64 * 1024;
 
@@ -172,23 +174,31 @@ function bindSocket(
 ): void {
   const { room, participant, config } = context;
   const ip = socket.handshake.address;
+  const refuse = (ack: unknown, error: ErrorBody) => {
+    if (typeof ack === 'function') (ack as (response: unknown) => void)({ ok: false, error });
+  };
   for (const handler of HANDLERS) {
-    socket.on(handler.event, (payload: unknown, ack: unknown) => {
+    socket.on(handler.event, (...args: unknown[]) => {
+      // Requests are (payload, ack). Anything else still gets an answer when it has an ack.
+      const ack = args.at(-1);
+      const wellFormed = args.length === 2 && typeof args[0] !== 'function';
       // Checked before anything is queued, so a flood costs the server almost nothing.
       limits.allowRequest(socket.id, ip).then(
         (allowed) => {
-          if (allowed) dispatch(handler, context, payload, ack);
-          else if (typeof ack === 'function') {
-            (ack as (response: unknown) => void)({
-              ok: false,
-              error: { code: 'RATE_LIMITED', message: 'too many requests; slow down' },
-            });
-          }
+          if (!allowed)
+            refuse(ack, { code: 'RATE_LIMITED', message: 'too many requests; slow down' });
+          else if (!wellFormed)
+            refuse(ack, { code: 'INVALID_PAYLOAD', message: 'expected (payload, ack)' });
+          else dispatch(handler, context, args[0], ack);
         },
         (error: unknown) => participant.log.error('rate limiter failed', { error: String(error) }),
       );
     });
   }
+  socket.onAny((event: unknown, ...args: unknown[]) => {
+    if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
+    refuse(args.at(-1), { code: 'UNSUPPORTED', message: 'unknown request' });
+  });
   socket.on('disconnect', (reason) => {
     limits.forgetSocket(socket.id);
     // Replaced by a resumed connection: the participant lives on there.
@@ -236,11 +246,15 @@ function dispatch(handler: Handler, context: HandlerContext, payload: unknown, a
   });
 }
 
+/** Says what was wrong in a few words; never echoes much of what the client sent. */
 function describeIssue(issue: { path: PropertyKey[]; message: string } | undefined): string {
   if (!issue) return 'invalid payload';
   const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'payload';
-  return `${where}: ${issue.message}`;
+  const text = `${where}: ${issue.message}`;
+  return text.length > MAX_ISSUE_LENGTH ? `${text.slice(0, MAX_ISSUE_LENGTH)}…` : text;
 }
+
+const MAX_ISSUE_LENGTH = 160;
 
 function connectError(body: ErrorBody): Error & { data: ErrorBody } {
   return Object.assign(new Error(body.message), { data: body });

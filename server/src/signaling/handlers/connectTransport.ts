@@ -1,3 +1,4 @@
+import { AppError } from '../../errors.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
 import { connectTransportSchema } from '../schemas.js';
@@ -7,9 +8,13 @@ export const connectTransport = defineHandler({
   schema: connectTransportSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
-    await participant
-      .transport(request.transportId)
-      .connect({ dtlsParameters: request.dtlsParameters });
+    const transport = participant.transport(request.transportId);
+    // mediasoup allows one connect() per transport; a client retrying after a lost ack gets a code.
+    if (transport.appData.connectRequested) {
+      throw new AppError('INVALID_STATE', 'transport already connected');
+    }
+    transport.appData.connectRequested = true;
+    await transport.connect({ dtlsParameters: request.dtlsParameters });
     return null;
   },
 });

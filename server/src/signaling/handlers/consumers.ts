@@ -1,5 +1,6 @@
 import type { types } from 'mediasoup';
 import { AppError } from '../../errors.js';
+import { closedInWorker } from '../../media/closedInWorker.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
 import { consumerPreferencesSchema, consumerSchema } from '../schemas.js';
@@ -12,14 +13,12 @@ async function onConsumer(consumer: types.Consumer, action: () => Promise<void>)
   try {
     await action();
   } catch (error) {
-    if (consumer.closed || CLOSED_IN_WORKER.test(String(error))) {
+    if (consumer.closed || closedInWorker(error)) {
       throw new AppError('NOT_FOUND', 'no such consumer');
     }
     throw error;
   }
 }
-
-const CLOSED_IN_WORKER = /Channel request handler with ID \S+ not found/;
 
 export const resumeConsumer = defineHandler({
   event: 'resumeConsumer',

@@ -40,10 +40,12 @@ export const produce = defineHandler({
       if (!participant.mayPublish(request.source)) {
         throw new AppError('FORBIDDEN', `not allowed to publish ${request.source}`);
       }
-      // mediasoup rejects RTP parameters it cannot use with TypeError/UnsupportedError.
+      // mediasoup rejects RTP parameters it cannot use: TypeError/UnsupportedError in Node, a
+      // plain Error from the worker (e.g. a MID, SSRC or RID already used on this transport).
       if (
         error instanceof TypeError ||
-        (error instanceof Error && error.name === 'UnsupportedError')
+        (error instanceof Error && error.name === 'UnsupportedError') ||
+        (error instanceof Error && !transport.closed)
       ) {
         throw new AppError('INVALID_PAYLOAD', 'unusable RTP parameters');
       }
