@@ -8,18 +8,12 @@
 //
 //   node --import tsx bench/recovery.ts [--cuts 10] [--cut-ms 5000] [--kills 3] [--viewers 2]
 import { parseArgs } from 'node:util';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
 import { connectRaw, errorCode, request, tokenFor } from '../test/helpers/client.js';
-import { eventually, startTestServer, type TestServer } from '../test/helpers/server.js';
-import {
-  cutMedia,
-  LOCAL_MEDIA_PORT,
-  RECORD_FRAMES,
-  viewerIdentity,
-  watchVideo,
-} from '../test/e2e/faults.js';
-import { goLive, waitForDecodedFrames } from '../test/e2e/pages.js';
+import { startTestServer, type TestServer } from '../test/helpers/server.js';
+import { cutNetwork, killWorkerAndWait, viewerIdentity, watchVideo } from '../test/e2e/faults.js';
+import { goLive } from '../test/e2e/pages.js';
 import { fmt, printStats, roundStats, stats } from './lib/report.js';
 
 const ROOM = 'bench-recovery';
@@ -44,66 +38,6 @@ function options() {
     if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be an integer ≥ 0`);
   }
   return parsed;
-}
-
-/** One network cut of `viewer`; returns ms from restore to the next decoded frame. */
-async function networkCut(
-  server: TestServer,
-  context: BrowserContext,
-  viewer: Page,
-  cutMs: number,
-): Promise<number> {
-  const identity = await viewerIdentity(viewer);
-  const participant = server.rooms.rooms.get(ROOM)!.participants.get(identity)!;
-  const media = await viewer.evaluate<{ port: number; protocol: string } | null>(LOCAL_MEDIA_PORT);
-  if (!media || media.protocol !== 'udp') throw new Error(`media path: ${JSON.stringify(media)}`);
-  const tcpPort = participant.recvTransport!.iceCandidates.find((c) => c.protocol === 'tcp')!.port;
-  await viewer.evaluate(RECORD_FRAMES);
-  const restore = cutMedia(media.port, tcpPort);
-  let restoredAt = 0;
-  try {
-    await context.setOffline(true);
-    server.io.sockets.sockets.get(participant.connectionId!)?.conn.close();
-    await new Promise((resolve) => setTimeout(resolve, cutMs));
-  } finally {
-    restoredAt = Date.now();
-    restore();
-    await context.setOffline(false);
-  }
-  const firstFrame = await eventually(
-    async () => {
-      const frames = await viewer.evaluate<number[]>('window.__frames');
-      const next = frames.find((t) => t > restoredAt);
-      if (!next) throw new Error('no frame yet');
-      return next;
-    },
-    30_000,
-    'frames after the restore',
-  );
-  if (server.rooms.rooms.get(ROOM)!.participants.get(identity) !== participant) {
-    throw new Error('the viewer came back as a new participant');
-  }
-  return firstFrame - restoredAt;
-}
-
-/** One worker SIGKILL; returns ms until every viewer decodes a new video track. */
-async function workerKill(server: TestServer, viewers: Page[]): Promise<number> {
-  const oldTracks = await Promise.all(
-    viewers.map((v) => v.getAttribute('#stage .tile[data-track-id]', 'data-track-id')),
-  );
-  const killedAt = Date.now();
-  process.kill(server.pool.workers[0]!.worker.pid, 'SIGKILL');
-  await Promise.all(
-    viewers.map((viewer, i) =>
-      waitForDecodedFrames(
-        viewer,
-        `#stage .tile[data-track-id]:not([data-track-id="${oldTracks[i]}"]) video`,
-        1,
-        60_000,
-      ),
-    ),
-  );
-  return Date.now() - killedAt;
 }
 
 /** Fires a burst at one socket; returns how many were served before the first RATE_LIMITED. */
@@ -152,7 +86,12 @@ async function main(): Promise<number> {
 
     for (let i = 1; i <= cuts; i += 1) {
       try {
-        const ms = await networkCut(server, contexts[0]!, viewers[0]!, cutMs);
+        const cut = await cutNetwork(server, ROOM, contexts[0]!, viewers[0]!, cutMs);
+        const identity = await viewerIdentity(viewers[0]!);
+        if (server.rooms.rooms.get(ROOM)?.participants.get(identity) !== cut.participant) {
+          throw new Error('the viewer came back as a new participant');
+        }
+        const ms = cut.framesAfterMs;
         cutTimes.push(ms);
         console.log(`  cut ${i}: ${cutMs} ms offline → frames again ${fmt(ms)} ms after restore`);
       } catch (error) {
@@ -163,7 +102,7 @@ async function main(): Promise<number> {
     }
     for (let i = 1; i <= kills; i += 1) {
       try {
-        const ms = await workerKill(server, viewers);
+        const ms = await killWorkerAndWait(server, viewers);
         killTimes.push(ms);
         console.log(
           `  kill ${i}: worker SIGKILL → media back on ${viewers.length} viewers ${ms} ms`,

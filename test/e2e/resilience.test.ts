@@ -5,14 +5,13 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { eventually, startTestServer, workerCounts, type TestServer } from '../helpers/server.js';
 import {
-  cutMedia,
-  LOCAL_MEDIA_PORT,
-  RECORD_FRAMES,
+  cutNetwork,
+  killWorkerAndWait,
   RECORD_MEMBERSHIP,
   viewerIdentity,
   watchVideo,
 } from './faults.js';
-import { goLive, waitForDecodedFrames, watch } from './pages.js';
+import { goLive, watch } from './pages.js';
 
 describe('resilience in real Chromium', function () {
   this.timeout(120_000);
@@ -27,13 +26,10 @@ describe('resilience in real Chromium', function () {
 
   describe('with an in-process server', function () {
     let server: TestServer;
-    let restoreMedia: (() => void) | undefined;
     beforeEach(async function () {
       server = await startTestServer({ MEDIA_WORKERS: '1', RECONNECT_GRACE_MS: '20000' });
     });
     afterEach(async function () {
-      restoreMedia?.();
-      restoreMedia = undefined;
       for (const context of browser.contexts()) await context.close();
       await server.close();
     });
@@ -45,45 +41,14 @@ describe('resilience in real Chromium', function () {
       const viewerContext = await browser.newContext();
       const viewer = await watchVideo(viewerContext, server.url, room);
       await host.evaluate(RECORD_MEMBERSHIP);
+      const cut = await cutNetwork(server, room, viewerContext, viewer, 5000);
+      assert.ok(cut.suspendedDuringCut, 'the server saw the connection drop');
+      assert.ok(cut.silentMs > 2000, `frames really stopped during the cut (${cut.silentMs} ms)`);
+      assert.equal(cut.participant.suspended, false);
       const identity = await viewerIdentity(viewer);
-      const participant = server.rooms.rooms.get(room)!.participants.get(identity)!;
-      const media = await viewer.evaluate<{ port: number; protocol: string } | null>(
-        LOCAL_MEDIA_PORT,
-      );
-      assert.ok(media && media.protocol === 'udp', `viewer media path: ${JSON.stringify(media)}`);
-      const workerTcpPort = participant.recvTransport!.iceCandidates.find(
-        (c) => c.protocol === 'tcp',
-      )!.port;
-      await viewer.evaluate(RECORD_FRAMES);
-
-      // The cut: media black-holed, the page offline, its signaling connection dropped.
-      restoreMedia = cutMedia(media.port, workerTcpPort);
-      await viewerContext.setOffline(true);
-      server.io.sockets.sockets.get(participant.connectionId!)?.conn.close();
-      await eventually(() => assert.ok(participant.suspended), 5000, 'server sees the drop');
-      await new Promise((resolve) => setTimeout(resolve, 5000));
-      const framesDuringCut = await viewer.evaluate<number[]>('window.__frames');
-      const lastBefore = framesDuringCut.at(-1) ?? 0;
-
-      const restoredAt = Date.now();
-      restoreMedia();
-      restoreMedia = undefined;
-      await viewerContext.setOffline(false);
-      const firstAfter = await eventually(
-        async () => {
-          const frames = await viewer.evaluate<number[]>('window.__frames');
-          const next = frames.find((t) => t > restoredAt);
-          assert.ok(next, 'a frame after the restore');
-          return next;
-        },
-        30_000,
-        'frames flowing again',
-      );
-      assert.ok(restoredAt - lastBefore > 2000, 'frames really stopped during the cut');
-      assert.equal(participant.suspended, false);
-      assert.equal(server.rooms.rooms.get(room)!.participants.get(identity), participant);
+      assert.equal(server.rooms.rooms.get(room)!.participants.get(identity), cut.participant);
       assert.deepEqual(await host.evaluate('window.__membership'), []);
-      console.log(`      network restored → frames flowing again: ${firstAfter - restoredAt} ms`);
+      console.log(`      network restored → frames flowing again: ${cut.framesAfterMs} ms`);
     });
 
     it('worker SIGKILL during a live room: host and viewers get media back by themselves', async function () {
@@ -95,22 +60,7 @@ describe('resilience in real Chromium', function () {
         await watchVideo(await browser.newContext(), server.url, room),
       ];
       await host.evaluate(RECORD_MEMBERSHIP);
-      const oldTracks = await Promise.all(
-        viewers.map((v) => v.getAttribute('#stage .tile', 'data-track-id')),
-      );
-      const killedAt = Date.now();
-      process.kill(server.pool.workers[0]!.worker.pid, 'SIGKILL');
-      await Promise.all(
-        viewers.map((viewer, i) =>
-          waitForDecodedFrames(
-            viewer,
-            `#stage .tile:not([data-track-id="${oldTracks[i]}"]) video`,
-            5,
-            60_000,
-          ),
-        ),
-      );
-      const backAfter = Date.now() - killedAt;
+      const backAfter = await killWorkerAndWait(server, viewers);
       const counts = await workerCounts(server);
       assert.equal(counts.producers, 2, 'the host publishes camera and microphone again');
       assert.deepEqual(await host.evaluate('window.__membership'), []);
