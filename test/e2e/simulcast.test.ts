@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import type { types } from 'mediasoup';
 import { launchChromium } from '../helpers/browser.js';
-import { eventually, startTestServer, TEST_KEYS, workerCounts } from '../helpers/server.js';
+import {
+  eventually,
+  startTestServer,
+  TEST_KEYS,
+  workerCounts,
+  openRoom,
+} from '../helpers/server.js';
 import { goLive, waitForDecodedFrames } from './pages.js';
 
 const VIDEO = '#stage video';
@@ -27,11 +33,7 @@ describe('e2e: simulcast chosen by bandwidth and element size (real Chromium)', 
     await server?.close();
   });
 
-  function liveRoom() {
-    const live = server.rooms.rooms.get(room);
-    assert.ok(live, 'room exists');
-    return live;
-  }
+  const liveRoom = () => openRoom(server, room);
 
   function cameraProducer(): types.Producer {
     for (const participant of liveRoom().participants.values()) {

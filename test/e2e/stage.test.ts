@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Participant } from '../../server/src/rooms/Participant.js';
 import { produce } from '../../server/src/signaling/handlers/produce.js';
 import { launchChromium } from '../helpers/browser.js';
-import { eventually, startTestServer, workerCounts } from '../helpers/server.js';
+import { eventually, startTestServer, workerCounts, openRoom } from '../helpers/server.js';
 import { goLive, inPage, waitForDecodedFrames, watch } from './pages.js';
 
 // Generous ceilings only: the machine may be busy with other suites.
@@ -100,11 +100,7 @@ describe('e2e: mic-link — viewers come on stage and go back (real Chromium)', 
     await server?.close();
   });
 
-  function liveRoom() {
-    const live = server.rooms.rooms.get(room);
-    assert.ok(live, 'room exists');
-    return live;
-  }
+  const liveRoom = () => openRoom(server, room);
 
   function participant(identity: string): Participant {
     const found = liveRoom().participants.get(identity);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { loadConfig, type Config } from '../../server/src/config/config.js';
 import { createLogger } from '../../server/src/logging/logger.js';
+import type { Room } from '../../server/src/rooms/Room.js';
 import { startServer, type RunningServer } from '../../server/src/server.js';
 
 export const TEST_KEYS = {
@@ -78,6 +79,13 @@ export async function eventually<T>(
 }
 
 export type TestServer = Awaited<ReturnType<typeof startTestServer>>;
+
+/** The server's open room `name`; fails the test when there is none. */
+export function openRoom(server: RunningServer, name: string): Room {
+  const room = server.rooms.rooms.get(name);
+  assert.ok(room, `room ${name} is open`);
+  return room;
+}
 
 /**
  * Mocha hooks for a suite on one real server: started before, closed after; the sockets a test
