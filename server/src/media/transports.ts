@@ -8,12 +8,21 @@ export interface TransportAppData extends types.AppData {
   direction: 'send' | 'recv';
 }
 
-/** A WebRTC transport on the worker's shared WebRtcServer (one UDP and one TCP port per worker). */
+export interface TransportSettings {
+  /** Cap on what the server sends through a receiving transport (bits/s); null: none. */
+  maxOutgoingBitrate?: number | null;
+}
+
+/**
+ * A WebRTC transport on the worker's shared WebRtcServer (one UDP and one TCP port per worker),
+ * with its bitrate settings applied. A setting that fails closes the transport: none is leaked.
+ */
 export async function createWebRtcTransport(
   router: types.Router,
   webRtcServer: types.WebRtcServer,
   media: Config['media'],
   appData: TransportAppData,
+  settings: TransportSettings = {},
 ): Promise<types.WebRtcTransport<TransportAppData>> {
   const transport = await router.createWebRtcTransport<TransportAppData>({
     webRtcServer,
@@ -23,8 +32,15 @@ export async function createWebRtcTransport(
     initialAvailableOutgoingBitrate: media.initialOutgoingBitrate,
     appData,
   });
-  if (appData.direction === 'send') {
-    await transport.setMaxIncomingBitrate(media.maxIncomingBitrate);
+  try {
+    if (appData.direction === 'send') {
+      await transport.setMaxIncomingBitrate(media.maxIncomingBitrate);
+    } else if (settings.maxOutgoingBitrate) {
+      await transport.setMaxOutgoingBitrate(settings.maxOutgoingBitrate);
+    }
+  } catch (error) {
+    transport.close();
+    throw error;
   }
   return transport;
 }

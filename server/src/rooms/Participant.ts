@@ -57,6 +57,8 @@ export class Participant {
   readonly subscriptions = new Map<string, Subscription>();
   rtpCapabilities: types.RtpCapabilities | undefined;
   recvTransport: types.WebRtcTransport | undefined;
+  /** The router this participant's transports were made on (a move makes new ones). */
+  mediaRouterId: string | undefined;
   /** A guest's place on stage; set and cleared by the room's stage only. */
   seat: Seat | undefined;
   /** Cap on what the server sends this participant (bits/s), set over the REST API; null: none. */

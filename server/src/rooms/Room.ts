@@ -29,6 +29,26 @@ export interface RoomOptions {
   onEmpty: (room: Room) => void;
 }
 
+/*
+ * Concurrency model (the rule every method here follows)
+ *
+ * - A participant's own requests run one at a time on its queue (`participant.requests`), and so
+ *   does the work done *for* it: creating its consumers, remaking its transports after a move.
+ * - A task on one participant's queue never awaits another participant's queue. Work for someone
+ *   else is handed to that participant's queue and not awaited (`#scheduleReconcile`,
+ *   `#scheduleMediaReset`). Two publishers therefore cannot wait on each other, and a `produce`
+ *   is answered once its producer exists and is announced, however large the audience.
+ * - Subscriptions are reconciled, not replayed: `#reconcile` compares what a subscriber should
+ *   receive (every track of every other joined participant) with the consumers it has and makes
+ *   the missing ones. A publish, a join or a move only marks subscribers; a subscriber marked
+ *   many times gets one pass.
+ * - Room-wide decisions that must not interleave are synchronous: the stage (rooms/Stage.ts) is
+ *   a synchronous state machine, and `moveTo` switches the router in one step and hands each
+ *   participant's transport remake to its own queue. Nothing waits on a room-wide lock.
+ * - Every await can find the world changed: after it, a step checks that its participant,
+ *   transport or producer is still there, and drops its work quietly (closing what it made) if not.
+ */
+
 /** A live room on one router: who is in it, what they publish, and who receives what. */
 export class Room {
   readonly name: string;
@@ -40,6 +60,10 @@ export class Room {
   #router: types.Router;
   #media: MediaWorker;
   #closed = false;
+  /** Subscribers with a reconcile pass already waiting on their queue. */
+  readonly #reconcileQueued = new WeakSet<Participant>();
+  /** Participants with a media reset already waiting on their queue. */
+  readonly #resetQueued = new WeakSet<Participant>();
 
   constructor(options: RoomOptions) {
     this.name = options.name;
@@ -61,32 +85,63 @@ export class Room {
 
   /**
    * The worker under this room died (its transports, producers and consumers with it). Moves the
-   * room to `router` on a healthy worker: every participant keeps its place, seat and
-   * subscriptions to come, gets new transports and is told to publish again.
+   * room to `router` on a healthy worker at once: every participant keeps its place, seat and
+   * subscriptions to come; each gets new transports on its own queue and is told to publish
+   * again. Called again if the new worker dies too; the last router wins.
    */
-  async moveTo(router: types.Router, media: MediaWorker): Promise<void> {
+  moveTo(router: types.Router, media: MediaWorker): void {
     this.#router = router;
     this.#media = media;
-    const present = [...this.participants.values()].filter((p) => p.joined && !p.closed);
-    await Promise.all(
-      present.map((participant) =>
-        participant.requests.run(() => this.#remakeTransports(participant)),
-      ),
-    );
+    for (const participant of this.participants.values()) this.#scheduleMediaReset(participant);
   }
 
+  #scheduleMediaReset(participant: Participant): void {
+    if (this.#resetQueued.has(participant)) return;
+    this.#resetQueued.add(participant);
+    participant.requests
+      .run(async () => {
+        this.#resetQueued.delete(participant);
+        await this.#remakeTransports(participant);
+      })
+      .catch((error: unknown) => {
+        participant.log.error('could not give a participant new transports; removing it', {
+          error: String(error),
+        });
+        participant.disconnect({ code: 'UNAVAILABLE', message: 'media server lost' });
+        this.remove(participant);
+      });
+  }
+
+  /** Runs on the participant's own queue, after whatever it was doing (a join, a produce). */
   async #remakeTransports(participant: Participant): Promise<void> {
+    const router = this.#router;
+    if (!participant.joined || participant.closed || participant.mediaRouterId === router.id) {
+      return;
+    }
     for (const transport of participant.transports.values()) transport.close();
-    const [recvTransport, sendTransport] = await Promise.all([
-      participant.grants.canSubscribe ? this.createTransport(participant, 'recv') : undefined,
-      participant.mayPublishAnything ? this.createTransport(participant, 'send') : undefined,
-    ]);
+    let recvTransport: types.WebRtcTransport | undefined;
+    let sendTransport: types.WebRtcTransport | undefined;
+    try {
+      [recvTransport, sendTransport] = await this.#createMediaTransports(participant);
+    } catch (error) {
+      // Gone meanwhile, or the new worker died too and another move is under way.
+      if (participant.closed || router !== this.#router || router.closed) return;
+      throw error;
+    }
+    if (router !== this.#router) {
+      recvTransport?.close();
+      sendTransport?.close();
+      return;
+    }
     participant.recvTransport = recvTransport;
+    participant.mediaRouterId = router.id;
     participant.emit('mediaReset', {
-      routerRtpCapabilities: toWire.rtpCapabilities(this.#router.rtpCapabilities),
+      routerRtpCapabilities: toWire.rtpCapabilities(router.rtpCapabilities),
       recvTransport: recvTransport ? transportOptions(recvTransport) : null,
       sendTransport: sendTransport ? transportOptions(sendTransport) : null,
     });
+    // Tracks already published again on the new router: consume them now.
+    await this.#reconcile(participant);
   }
 
   get closed(): boolean {
@@ -114,21 +169,19 @@ export class Room {
     if (participant.joined) throw new AppError('INVALID_STATE', 'already joined');
     this.stage.seatOnJoin(participant);
     participant.rtpCapabilities = rtpCapabilities;
+    // A move during the join remakes these transports afterwards (its reset queues behind us).
+    const router = this.#router;
     let recvTransport: types.WebRtcTransport | undefined;
     let sendTransport: types.WebRtcTransport | undefined;
     try {
-      [recvTransport, sendTransport] = await Promise.all([
-        participant.grants.canSubscribe ? this.createTransport(participant, 'recv') : undefined,
-        participant.mayPublishAnything ? this.createTransport(participant, 'send') : undefined,
-      ]);
-      if (participant.closed) throw new AppError('INVALID_STATE', 'participant left');
+      [recvTransport, sendTransport] = await this.#createMediaTransports(participant);
     } catch (error) {
-      // A failed join holds nothing: no seat, no half-made transport.
+      // A failed join holds no seat either.
       this.stage.seatRevoked(participant);
-      for (const transport of participant.transports.values()) transport.close();
       throw error;
     }
     participant.recvTransport = recvTransport;
+    participant.mediaRouterId = router.id;
     participant.joined = true;
     if (!participant.grants.hidden) {
       const info = participant.info();
@@ -145,12 +198,31 @@ export class Room {
     };
   }
 
-  /** Pushes a consumer for every track already published; called right after the join ack. */
-  async subscribeToExisting(subscriber: Participant): Promise<void> {
-    for (const publisher of this.#visibleOthers(subscriber)) {
-      for (const track of publisher.tracks.values())
-        await this.subscribe(subscriber, publisher, track);
+  /**
+   * The transports a participant's grants and seat call for: receiving, sending, or both. Throws
+   * if the participant left meanwhile or a transport cannot be made; then none is left open.
+   */
+  async #createMediaTransports(
+    participant: Participant,
+  ): Promise<[types.WebRtcTransport | undefined, types.WebRtcTransport | undefined]> {
+    const made = await Promise.allSettled([
+      participant.grants.canSubscribe ? this.createTransport(participant, 'recv') : undefined,
+      participant.mayPublishAnything ? this.createTransport(participant, 'send') : undefined,
+    ]);
+    const failed = made.find((result) => result.status === 'rejected');
+    if (failed || participant.closed) {
+      for (const transport of participant.transports.values()) transport.close();
+      throw failed ? failed.reason : new AppError('INVALID_STATE', 'participant left');
     }
+    const [recv, send] = made.map((result) =>
+      result.status === 'fulfilled' ? result.value : undefined,
+    );
+    return [recv, send];
+  }
+
+  /** Consumers for every track already published; runs on the joiner's queue after the join ack. */
+  async subscribeToExisting(subscriber: Participant): Promise<void> {
+    await this.#reconcile(subscriber);
   }
 
   async createTransport(
@@ -164,10 +236,9 @@ export class Room {
       this.#router,
       this.#media.webRtcServer,
       this.#options.mediaConfig,
-      {
-        identity: participant.identity,
-        direction,
-      },
+      { identity: participant.identity, direction },
+      // A REST bitrate cap outlives the transport it was set on (a move makes new ones).
+      { maxOutgoingBitrate: participant.maxOutgoingBitrate },
     );
     if (participant.closed) {
       transport.close();
@@ -178,6 +249,11 @@ export class Room {
     return transport;
   }
 
+  /**
+   * Lists and announces a producer the publisher just made, on the publisher's queue. Returns
+   * once it is announced; every subscriber's consumer is made later, on that subscriber's queue.
+   * A failure closes the producer before anyone has heard of it.
+   */
   async publish(
     publisher: Participant,
     producer: types.Producer,
@@ -186,7 +262,16 @@ export class Room {
     const track: PublishedTrack = { producer, source, pausedByOwner: false };
     // Listed before the pause below, so that a host's unmute racing this publish finds it.
     publisher.tracks.set(producer.id, track);
-    await this.stage.applyHostMute(publisher, producer, source);
+    try {
+      await this.stage.applyHostMute(publisher, producer, source);
+      if (producer.closed || publisher.closed) {
+        throw new AppError('INVALID_STATE', 'track closed before it was published');
+      }
+    } catch (error) {
+      publisher.tracks.delete(producer.id);
+      producer.close();
+      throw error;
+    }
     producer.observer.once('close', () => {
       if (publisher.tracks.delete(producer.id)) {
         const event = { identity: publisher.identity, trackId: producer.id };
@@ -207,24 +292,60 @@ export class Room {
       },
     });
     const published = { identity: publisher.identity, track: trackInfo(track) };
-    this.#toOthers(publisher, (other) => other.emit('trackPublished', published));
-    await Promise.all(
-      this.#visibleOthers(publisher, true).map((subscriber) =>
-        subscriber.requests.run(() => this.subscribe(subscriber, publisher, track)),
-      ),
-    );
+    this.#toOthers(publisher, (other) => {
+      other.emit('trackPublished', published);
+      this.#scheduleReconcile(other);
+    });
+  }
+
+  /**
+   * Queues one reconcile pass on the subscriber's own queue (none if one is already waiting).
+   * It enters the queue on the next turn of the event loop, so the request that caused it (a
+   * produce, say) is answered before any consumer is prepared.
+   */
+  #scheduleReconcile(subscriber: Participant): void {
+    if (this.#reconcileQueued.has(subscriber)) return;
+    this.#reconcileQueued.add(subscriber);
+    setImmediate(() => {
+      subscriber.requests
+        .run(async () => {
+          this.#reconcileQueued.delete(subscriber);
+          await this.#reconcile(subscriber);
+        })
+        .catch((error: unknown) =>
+          subscriber.log.error('could not update subscriptions', { error: String(error) }),
+        );
+    });
+  }
+
+  /** Desired (every track of every other joined participant) against actual (consumers). */
+  async #reconcile(subscriber: Participant): Promise<void> {
+    for (const publisher of [...this.participants.values()]) {
+      if (publisher === subscriber || !publisher.joined || publisher.closed) continue;
+      for (const track of [...publisher.tracks.values()]) {
+        if (subscriber.closed || !subscriber.joined) return;
+        try {
+          await this.#subscribe(subscriber, publisher, track);
+        } catch (error) {
+          subscriber.log.error('could not subscribe to a track', {
+            trackId: track.producer.id,
+            error: String(error),
+          });
+        }
+      }
+    }
   }
 
   /** Creates a paused consumer of `track` for `subscriber` and tells the subscriber about it. */
-  async subscribe(
+  async #subscribe(
     subscriber: Participant,
     publisher: Participant,
     track: PublishedTrack,
   ): Promise<void> {
     const transport = subscriber.recvTransport;
     const capabilities = subscriber.rtpCapabilities;
-    if (!transport || !capabilities || subscriber.closed || track.producer.closed) return;
-    if (subscriber.isSubscribedTo(track.producer.id)) return;
+    if (!transport || transport.closed || !capabilities || subscriber.closed) return;
+    if (track.producer.closed || subscriber.isSubscribedTo(track.producer.id)) return;
     if (subscriber.subscriptions.size >= this.#options.limits.maxConsumersPerParticipant) {
       subscriber.log.warn('consumer cap reached; not subscribing', { trackId: track.producer.id });
       return;
@@ -237,19 +358,21 @@ export class Room {
       });
       return;
     }
-    const consumer = await transport.consume({
-      producerId: track.producer.id,
-      rtpCapabilities: capabilities,
-      paused: true,
-    });
-    const spatialLayers = track.producer.rtpParameters.encodings?.length ?? 1;
+    let consumer: types.Consumer;
     try {
+      consumer = await transport.consume({
+        producerId: track.producer.id,
+        rtpCapabilities: capabilities,
+        paused: true,
+      });
       await consumer.setPriority(consumerPriority(publisher.role, consumer.kind));
     } catch (error) {
-      // The subscriber or the track went away meanwhile: nothing left to set up.
-      if (consumer.closed || closedInWorker(error)) return;
+      // The subscriber, its transport or the track went away meanwhile: nothing to set up.
+      if (transport.closed || track.producer.closed || closedInWorker(error)) return;
       throw error;
     }
+    if (consumer.closed) return;
+    const spatialLayers = track.producer.rtpParameters.encodings?.length ?? 1;
     const subscription = {
       consumer,
       publisherIdentity: publisher.identity,

@@ -6,8 +6,14 @@ import { MEDIA_CODECS } from '../media/codecs.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { Room } from './Room.js';
 
-/** How long a room whose worker died waits for a replacement worker before giving up. */
+/** How long one move of a room whose worker died waits for a live worker. */
 const WORKER_WAIT_MS = 15_000;
+/**
+ * A move can fail when the target dies too (every worker killed at once: the next one picked may
+ * already be dead without Node knowing yet); it is tried again on another, this many times.
+ */
+const MAX_MOVE_ATTEMPTS = 5;
+const MOVE_RETRY_DELAY_MS = 100;
 
 /** Creates rooms on first join (one router on the least-loaded worker) and closes empty ones. */
 export class RoomRegistry {
@@ -101,27 +107,51 @@ export class RoomRegistry {
     });
   }
 
+  /**
+   * Puts a room whose worker died on a live one. Only the router switch happens here; each
+   * participant's new transports are made on its own queue (Room.moveTo), so someone leaving
+   * meanwhile cannot fail the move. If the new worker dies as well, its router's 'workerclose'
+   * starts another move.
+   */
   async #moveRoom(room: Room): Promise<void> {
     const log = this.#log.child({ roomId: room.name });
     const started = Date.now();
-    try {
-      const media = await this.#pool.nextAvailable(WORKER_WAIT_MS);
-      const router = await media.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-      if (room.closed) {
-        router.close();
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= MAX_MOVE_ATTEMPTS; attempt += 1) {
+      if (room.closed) return;
+      try {
+        const media = await this.#pool.nextAvailable(WORKER_WAIT_MS);
+        const router = await media.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+        if (room.closed) {
+          router.close();
+          return;
+        }
+        if (router.closed) throw new Error('the target worker died during the move');
+        this.#watchRouter(room, router);
+        room.moveTo(router, media);
+        log.info('room moved to a healthy worker', {
+          worker: media.index,
+          attempt,
+          ms: Date.now() - started,
+        });
         return;
+      } catch (error) {
+        lastError = error;
+        log.warn('moving the room failed; trying another worker', {
+          attempt,
+          error: String(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, MOVE_RETRY_DELAY_MS * attempt));
       }
-      this.#watchRouter(room, router);
-      await room.moveTo(router, media);
-      log.info('room moved to a healthy worker', { worker: media.index, ms: Date.now() - started });
-    } catch (error) {
-      log.error('could not move the room off a dead worker; closing it', { error: String(error) });
-      for (const participant of room.participants.values()) {
-        participant.disconnect({ code: 'UNAVAILABLE', message: 'media server lost' });
-      }
-      if (this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
-      room.close();
     }
+    log.error('could not move the room off a dead worker; closing it', {
+      error: String(lastError),
+    });
+    for (const participant of room.participants.values()) {
+      participant.disconnect({ code: 'UNAVAILABLE', message: 'media server lost' });
+    }
+    if (this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
+    room.close();
   }
 
   #scheduleClose(room: Room): void {

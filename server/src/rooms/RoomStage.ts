@@ -232,7 +232,7 @@ export class RoomStage {
     try {
       await (inOwnQueue ? openTransport() : participant.requests.run(openTransport));
     } catch (error) {
-      if (participant.seat !== seat) return;
+      if (participant.seat !== seat || participant.closed) return;
       this.#log.error('could not bring a participant on stage', {
         participantId: participant.identity,
         error: String(error),

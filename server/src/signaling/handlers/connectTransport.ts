@@ -14,7 +14,14 @@ export const connectTransport = defineHandler({
       throw new AppError('INVALID_STATE', 'transport already connected');
     }
     transport.appData.connectRequested = true;
-    await transport.connect({ dtlsParameters: request.dtlsParameters });
+    try {
+      await transport.connect({ dtlsParameters: request.dtlsParameters });
+    } catch (error) {
+      // The worker refuses before it takes anything in, so a failed connect may be tried again.
+      transport.appData.connectRequested = false;
+      if (transport.closed) throw new AppError('NOT_FOUND', 'no such transport');
+      throw error;
+    }
     return null;
   },
 });

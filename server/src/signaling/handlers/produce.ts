@@ -35,21 +35,16 @@ export const produce = defineHandler({
         rtpParameters: request.rtpParameters as types.RtpParameters,
         appData: { source: request.source },
       });
-    } catch (error) {
+    } catch {
       // Taken off stage while this request was on its way: the transport is gone.
       if (!participant.mayPublish(request.source)) {
         throw new AppError('FORBIDDEN', `not allowed to publish ${request.source}`);
       }
+      // Closed meanwhile (the participant left, or its worker died and the room is moving).
+      if (transport.closed) throw new AppError('INVALID_STATE', 'transport closed');
       // mediasoup rejects RTP parameters it cannot use: TypeError/UnsupportedError in Node, a
       // plain Error from the worker (e.g. a MID, SSRC or RID already used on this transport).
-      if (
-        error instanceof TypeError ||
-        (error instanceof Error && error.name === 'UnsupportedError') ||
-        (error instanceof Error && !transport.closed)
-      ) {
-        throw new AppError('INVALID_PAYLOAD', 'unusable RTP parameters');
-      }
-      throw error;
+      throw new AppError('INVALID_PAYLOAD', 'unusable RTP parameters');
     }
     if (participant.closed) {
       producer.close();
