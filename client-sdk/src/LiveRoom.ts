@@ -8,6 +8,7 @@ import type {
   ClientToServerEvents,
   ConsumerInfo,
   ErrorBody,
+  ErrorCode,
   HandLowered,
   HandRequest,
   HandshakeAuth,
@@ -113,6 +114,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   readonly #timeoutMs: number;
   readonly #consumerControl: ConsumerControl;
   readonly #tracksByConsumer = new Map<string, RemoteTrack>();
+  /** Consumers announced by newConsumer and not set up yet; consumerClosed takes them off. */
+  readonly #consumersDue = new Set<string>();
   readonly #autoPublishOnStage: boolean;
   #stage = new StageState({ members: [], maxGuests: 0 }, []);
   #stageSources: StageSource[] = [];
@@ -121,6 +124,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   #consumeChain: Promise<void> = Promise.resolve();
   #roleChain: Promise<void> = Promise.resolve();
   #resumeCredential: string;
+  /** Mute state per local track as the server last confirmed it, and requests still unanswered. */
+  readonly #selfMute = new WeakMap<LocalTrack, { confirmed: boolean; pending: number }>();
   #reconnecting = false;
   /** Cuts the current backoff wait short (the browser says the network is back). */
   #wakeReconnect: (() => void) | undefined;
@@ -141,6 +146,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
         void (await this.#request('setConsumerPreferences', request)),
       pause: async (consumerId) => void (await this.#request('pauseConsumer', { consumerId })),
       resume: async (consumerId) => void (await this.#request('resumeConsumer', { consumerId })),
+      report: (error) => {
+        // NOT_FOUND: the consumer closed meanwhile; its consumerClosed is on the way.
+        if (this.connected && !isCode(error, 'NOT_FOUND')) this.#reportError(error);
+      },
     };
   }
 
@@ -254,17 +263,38 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
 
   /** Stops sending a track without unpublishing it. */
   async muteTrack(track: LocalTrack): Promise<void> {
-    track.mutedBySelf = true;
-    track.producer.pause();
-    await this.#request('pauseTrack', { trackId: track.id });
+    await this.#setMutedBySelf(track, true);
   }
 
   /** Refused with FORBIDDEN while a host has the track's source muted. */
   async unmuteTrack(track: LocalTrack): Promise<void> {
     if (track.mutedByHost) throw new LiveStageError('FORBIDDEN', 'muted by the host');
-    await this.#request('resumeTrack', { trackId: track.id });
-    track.mutedBySelf = false;
-    track.producer.resume();
+    await this.#setMutedBySelf(track, false);
+  }
+
+  /**
+   * Muting stops the media at once (privacy first), unmuting waits for the server. When the
+   * last request for the track is answered, the track shows what the server has; a failure is
+   * thrown after that.
+   */
+  async #setMutedBySelf(track: LocalTrack, muted: boolean): Promise<void> {
+    const state = this.#selfMute.get(track) ?? { confirmed: track.mutedBySelf, pending: 0 };
+    this.#selfMute.set(track, state);
+    state.pending += 1;
+    if (muted) {
+      track.mutedBySelf = true;
+      syncProducerPause(track);
+    }
+    try {
+      await this.#request(muted ? 'pauseTrack' : 'resumeTrack', { trackId: track.id });
+      state.confirmed = muted;
+    } finally {
+      state.pending -= 1;
+      if (state.pending === 0) {
+        track.mutedBySelf = state.confirmed;
+        syncProducerPause(track);
+      }
+    }
   }
 
   async publishCamera(options: PublishCameraOptions = {}): Promise<LocalTrack> {
@@ -290,11 +320,27 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     return this.#publish(track, 'screen', {});
   }
 
+  /**
+   * The track stops sending at once; it is closed and its capture ended once the server has
+   * closed it. Refused (other than NOT_FOUND, which means it is gone already): still published.
+   */
   async unpublish(track: LocalTrack): Promise<void> {
-    if (!this.localParticipant.tracks.delete(track.id)) return;
+    const trackId = track.id;
+    if (this.localParticipant.tracks.get(trackId) !== track) return;
+    if (!track.producer.closed) track.producer.pause();
+    try {
+      await this.#request('closeTrack', { trackId });
+    } catch (error) {
+      if (!isCode(error, 'NOT_FOUND')) {
+        syncProducerPause(track);
+        throw error;
+      }
+    }
+    // Published again meanwhile (a media reset): that producer must go too.
+    if (track.id !== trackId) return this.unpublish(track);
+    this.localParticipant.tracks.delete(trackId);
     track.producer.close();
     track.stop();
-    await this.#request('closeTrack', { trackId: track.id });
   }
 
   async disconnect(): Promise<void> {
@@ -379,33 +425,30 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     this.emit('reconnecting');
     const onOnline = () => this.#wakeReconnect?.();
     if (typeof window !== 'undefined') window.addEventListener('online', onOnline);
-    const result = await runReconnectLoop({
-      policy: this.#session.reconnectPolicy,
-      attempt: () => this.#reestablish(),
-      isFatal: (error) => error instanceof LiveStageError && FATAL_ON_RECONNECT.has(error.code),
-      isClosed: () => this.#closed,
-      sleep: (ms) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms);
-          this.#wakeReconnect = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        }),
-    });
-    if (typeof window !== 'undefined') window.removeEventListener('online', onOnline);
-    this.#wakeReconnect = undefined;
-    this.#reconnecting = false;
-    if (this.#closed) return;
-    if ('outcome' in result) {
-      this.emit('reconnected', result.outcome);
-    } else {
-      const error =
-        result.error instanceof LiveStageError
-          ? result.error
-          : new LiveStageError('TIMEOUT', 'could not reconnect');
-      this.#teardown('transport', error);
+    let result: Awaited<ReturnType<typeof runReconnectLoop>>;
+    try {
+      result = await runReconnectLoop({
+        policy: this.#session.reconnectPolicy,
+        attempt: () => this.#reestablish(),
+        isFatal: (error) => error instanceof LiveStageError && FATAL_ON_RECONNECT.has(error.code),
+        isClosed: () => this.#closed,
+        sleep: (ms) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, ms);
+            this.#wakeReconnect = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          }),
+      });
+    } finally {
+      if (typeof window !== 'undefined') window.removeEventListener('online', onOnline);
+      this.#wakeReconnect = undefined;
+      this.#reconnecting = false;
     }
+    if (this.#closed) return;
+    if ('outcome' in result) this.emit('reconnected', result.outcome);
+    else this.#teardown('transport', asLiveStageError(result.error, 'could not reconnect'));
   }
 
   /** One attempt: resume the same participant if the server still has it, else join afresh. */
@@ -444,6 +487,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
 
   /** The server no longer had this participant: start over on the new connection. */
   async #rejoin(): Promise<void> {
+    // Consumers of the participant the server let go of: none of them exists any more.
+    this.#consumersDue.clear();
     for (const track of [...this.#tracksByConsumer.values()]) this.#dropTrack(track);
     for (const participant of [...this.participants.values()]) {
       this.participants.delete(participant.identity);
@@ -462,38 +507,53 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     this.#openTransports(recv, send);
     this.#republish().then(
       () => this.emit('reconnected', 'media-reset'),
-      (error: unknown) => this.emit('error', toError(error)),
+      (error: unknown) => this.#reportError(error),
     );
   }
 
+  /** Every local track goes out again on the current send transport; failures are reported. */
   async #republish(): Promise<void> {
     const tracks = [...this.localParticipant.tracks.values()];
     this.localParticipant.tracks.clear();
     for (const track of tracks) {
-      const transport = this.#sendTransport;
-      if (!transport || track.mediaStreamTrack.readyState === 'ended') {
-        track.stop();
-        continue;
-      }
       try {
-        const producer = await transport.produce({
-          track: track.mediaStreamTrack,
-          appData: { source: track.source },
-          stopTracks: false,
-          ...track.publishOptions,
-        });
-        track.replaceProducer(producer);
-        this.localParticipant.tracks.set(track.id, track);
-        this.emit('localTrackPublished', track);
-        if (track.mutedBySelf) {
-          producer.pause();
-          await this.#request('pauseTrack', { trackId: track.id });
-        }
+        await this.#republishTrack(track);
       } catch (error) {
-        track.stop();
-        this.emit('error', toError(error));
+        this.#reportError(error);
       }
     }
+  }
+
+  async #republishTrack(track: LocalTrack): Promise<void> {
+    const transport = this.#sendTransport;
+    if (!transport || captureEnded(track)) {
+      track.stop();
+      return;
+    }
+    let producer: types.Producer;
+    try {
+      producer = await transport.produce({
+        track: track.mediaStreamTrack,
+        appData: { source: track.source },
+        stopTracks: false,
+        ...track.publishOptions,
+      });
+    } catch (error) {
+      track.stop();
+      throw error;
+    }
+    if (captureEnded(track)) {
+      // Unpublished while it was going out again.
+      producer.close();
+      await this.#request('closeTrack', { trackId: producer.id });
+      return;
+    }
+    track.replaceProducer(producer);
+    this.localParticipant.tracks.set(track.id, track);
+    syncProducerPause(track);
+    this.emit('localTrackPublished', track);
+    // Still muted: if the server cannot be told, the media stays off here all the same.
+    if (track.mutedBySelf) await this.#request('pauseTrack', { trackId: track.id });
   }
 
   #openSendTransport(options: TransportOptions): void {
@@ -539,17 +599,31 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     const published = new Set([...this.localParticipant.tracks.values()].map((t) => t.source));
     const wantCamera = sources.includes('camera') && !published.has('camera');
     const wantMicrophone = sources.includes('microphone') && !published.has('microphone');
-    const [camera, microphone] = await Promise.all([
+    // Settled, not all: a refused camera must not leave the microphone captured and unpublished.
+    const [camera, microphone] = await Promise.allSettled([
       wantCamera ? cameraTrack({}) : undefined,
       wantMicrophone ? microphoneTrack({}) : undefined,
     ]);
-    if (camera) {
-      await this.#publish(camera, 'camera', {
+    await this.#publishCaptured(camera, (track) =>
+      this.#publish(track, 'camera', {
         encodings: SIMULCAST_ENCODINGS,
         codecOptions: { videoGoogleStartBitrate: 1000 },
-      });
+      }),
+    );
+    await this.#publishCaptured(microphone, (track) => this.#publishMicrophoneTrack(track));
+  }
+
+  /** One source of #publishOnStage: each failure is reported on its own (#publish ends it). */
+  async #publishCaptured(
+    capture: PromiseSettledResult<MediaStreamTrack | undefined>,
+    publish: (track: MediaStreamTrack) => Promise<LocalTrack>,
+  ): Promise<void> {
+    try {
+      if (capture.status === 'rejected') throw capture.reason;
+      if (capture.value) await publish(capture.value);
+    } catch (error) {
+      this.#reportError(error);
     }
-    if (microphone) await this.#publishMicrophoneTrack(microphone);
   }
 
   #onMutedByHost(source: StageSource, muted: boolean): void {
@@ -557,8 +631,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       const trackSource = track.source === 'screen-audio' ? 'screen' : track.source;
       if (trackSource !== source) continue;
       track.mutedByHost = muted;
-      if (muted) track.producer.pause();
-      else if (!track.mutedBySelf) track.producer.resume();
+      syncProducerPause(track);
     }
     this.emit('mutedByHost', source, muted);
   }
@@ -574,7 +647,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
           if (transport.closed || !this.#socket.connected || this.#reconnecting) return;
           this.#request('restartIce', { transportId: transport.id })
             .then(({ iceParameters }) => transport.restartIce({ iceParameters }))
-            .catch(() => undefined);
+            .catch((error: unknown) => {
+              if (!transport.closed && this.connected) this.#reportError(error);
+            });
         },
         state === 'failed' ? 0 : ICE_DISCONNECTED_GRACE_MS,
       );
@@ -595,7 +670,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     socket.on('participantLeft', ({ identity }) => {
       const participant = this.participants.get(identity);
       if (!participant) return;
-      for (const track of participant.tracks.values()) this.#dropTrack(track);
+      // Also the tracks still being set up (not in participant.tracks yet).
+      for (const track of [...this.#tracksByConsumer.values()]) {
+        if (track.participantIdentity === identity) this.#dropTrack(track);
+      }
       this.participants.delete(identity);
       this.emit('participantLeft', participant);
     });
@@ -609,14 +687,12 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       this.participants.get(identity)?.publications.delete(trackId);
     });
     socket.on('newConsumer', (info) => {
-      // Consumers are set up one at a time, after the join answer has created the transport.
-      this.#consumeChain = this.#consumeChain
-        .then(() => this.#consume(info))
-        .catch((error: unknown) => {
-          console.error('livestage: could not receive a track', error);
-        });
+      this.#consumersDue.add(info.consumerId);
+      this.#inConsumeOrder(() => this.#consume(info));
     });
     socket.on('consumerClosed', ({ consumerId }) => {
+      // Not set up yet (waiting its turn, or half-way): #consume lets it go.
+      this.#consumersDue.delete(consumerId);
       const track = this.#tracksByConsumer.get(consumerId);
       if (track) this.#dropTrack(track);
     });
@@ -649,16 +725,12 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     socket.on('roleChanged', (event) => {
       this.#roleChain = this.#roleChain
         .then(() => this.#onRoleChanged(event))
-        .catch((error: unknown) => {
-          this.emit('error', error instanceof Error ? error : new Error(String(error)));
-        });
+        .catch((error: unknown) => this.#reportError(error));
     });
     socket.on('mutedByHost', ({ source, muted }) => this.#onMutedByHost(source, muted));
     socket.on('mediaReset', ({ recvTransport, sendTransport }) => {
       // In line with consumers: the new transports must exist before the next newConsumer.
-      this.#consumeChain = this.#consumeChain.then(() =>
-        this.#onMediaReset(recvTransport, sendTransport),
-      );
+      this.#inConsumeOrder(() => this.#onMediaReset(recvTransport, sendTransport));
     });
     socket.on('trackStalled', ({ identity, trackId, stalled }) => {
       const participant = this.participants.get(identity);
@@ -673,35 +745,97 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       if (socket !== this.#socket || this.#closed) return;
       if (reason === 'io client disconnect') this.#teardown('client');
       else if (reason === 'io server disconnect') this.#teardown('server');
-      else void this.#reconnect();
+      else {
+        this.#reconnect().catch((error: unknown) =>
+          this.#teardown('transport', asLiveStageError(error, 'could not reconnect')),
+        );
+      }
     });
+  }
+
+  /**
+   * Consumers are set up one at a time, after the join answer has created the transport. A step
+   * that fails is reported and the next one runs all the same.
+   */
+  #inConsumeOrder(step: () => Promise<void> | void): void {
+    this.#consumeChain = this.#consumeChain
+      .then(step)
+      .catch((error: unknown) => this.#reportError(error));
   }
 
   async #consume(info: ConsumerInfo): Promise<void> {
+    try {
+      await this.#setUpConsumer(info);
+    } finally {
+      this.#consumersDue.delete(info.consumerId);
+    }
+  }
+
+  /**
+   * Sets up one consumer the server made, unless consumerClosed came first. The track is listed
+   * in `#tracksByConsumer` while its audio is resumed (so a consumerClosed meanwhile finds it)
+   * and in the participant's tracks once trackSubscribed is emitted; whatever fails or ends on
+   * the way is closed, never left behind.
+   */
+  async #setUpConsumer(info: ConsumerInfo): Promise<void> {
     const transport = this.#recvTransport;
     const participant = this.participants.get(info.identity);
-    if (!transport || !participant || this.#closed) return;
-    const consumer = await transport.consume({
-      id: info.consumerId,
-      producerId: info.trackId,
-      kind: info.kind,
-      rtpParameters: info.rtpParameters,
-    });
+    const due = () => this.#consumersDue.has(info.consumerId);
+    if (!transport || !participant || this.#closed || !due()) return;
+    let consumer: types.Consumer;
+    try {
+      consumer = await transport.consume({
+        id: info.consumerId,
+        producerId: info.trackId,
+        kind: info.kind,
+        rtpParameters: info.rtpParameters,
+      });
+    } catch (error) {
+      if (transport.closed || !due()) return; // replaced, torn down or closed meanwhile
+      throw error;
+    }
+    if (!due()) {
+      consumer.close();
+      return;
+    }
     const track = new RemoteTrack(consumer, info, this.#consumerControl);
     this.#tracksByConsumer.set(info.consumerId, track);
+    try {
+      // Audio plays at once; video is resumed by the track when an element shows it.
+      if (info.kind === 'audio')
+        await this.#request('resumeConsumer', { consumerId: info.consumerId });
+    } catch (error) {
+      this.#dropTrack(track);
+      // The track ended while it was set up (its producer closed): nothing to report.
+      if (isCode(error, 'NOT_FOUND') || this.#closed) return;
+      throw error;
+    }
+    const current =
+      !this.#closed &&
+      !transport.closed &&
+      this.#tracksByConsumer.get(info.consumerId) === track &&
+      this.participants.get(info.identity) === participant;
+    if (!current) {
+      this.#dropTrack(track);
+      return;
+    }
     participant.tracks.set(track.id, track);
-    // Audio plays at once; video is resumed by the track when an element shows it.
-    if (info.kind === 'audio')
-      await this.#request('resumeConsumer', { consumerId: info.consumerId });
     this.emit('trackSubscribed', track, participant);
   }
 
+  /** Closes a remote track; trackUnsubscribed only for one whose trackSubscribed went out. */
   #dropTrack(track: RemoteTrack): void {
     if (!this.#tracksByConsumer.delete(track.consumer.id)) return;
-    const participant = this.participants.get(track.participantIdentity);
-    participant?.tracks.delete(track.id);
     track.close();
-    if (participant) this.emit('trackUnsubscribed', track, participant);
+    const participant = this.participants.get(track.participantIdentity);
+    if (!participant || participant.tracks.get(track.id) !== track) return;
+    participant.tracks.delete(track.id);
+    this.emit('trackUnsubscribed', track, participant);
+  }
+
+  /** Something failed that no caller awaits: the app hears of it through 'error'. */
+  #reportError(error: unknown): void {
+    if (!this.emit('error', toError(error))) console.error('livestage:', error);
   }
 
   #addParticipant(info: ParticipantInfo): RemoteParticipant {
@@ -766,6 +900,26 @@ function openSocket(session: Session, resume?: string): Socket_ {
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function isCode(error: unknown, code: ErrorCode): boolean {
+  return error instanceof LiveStageError && error.code === code;
+}
+
+function asLiveStageError(error: unknown, message: string): LiveStageError {
+  return error instanceof LiveStageError ? error : new LiveStageError('TIMEOUT', message);
+}
+
+function captureEnded(track: LocalTrack): boolean {
+  return track.mediaStreamTrack.readyState === 'ended';
+}
+
+/** A local track sends while neither its owner nor a host has it muted. */
+function syncProducerPause(track: LocalTrack): void {
+  const { producer } = track;
+  if (producer.closed) return;
+  if (track.mutedBySelf || track.mutedByHost) producer.pause();
+  else producer.resume();
 }
 
 async function cameraTrack(options: PublishCameraOptions): Promise<MediaStreamTrack> {

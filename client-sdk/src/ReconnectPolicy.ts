@@ -66,16 +66,21 @@ export async function runReconnectLoop(
   const now = loop.now ?? Date.now;
   const started = now();
   let lastError: unknown = new Error('gave up reconnecting');
-  for (let attempt = 0; ; attempt += 1) {
-    const delay = loop.policy.nextDelayMs({ attempt, elapsedMs: now() - started });
-    if (delay === null) return { error: lastError };
-    await sleep(delay);
-    if (loop.isClosed()) return { error: lastError };
-    try {
-      return { outcome: await loop.attempt() };
-    } catch (error) {
-      lastError = error;
-      if (loop.isFatal(error)) return { error };
+  try {
+    for (let attempt = 0; ; attempt += 1) {
+      const delay = loop.policy.nextDelayMs({ attempt, elapsedMs: now() - started });
+      if (delay === null) return { error: lastError };
+      await sleep(delay);
+      if (loop.isClosed()) return { error: lastError };
+      try {
+        return { outcome: await loop.attempt() };
+      } catch (error) {
+        lastError = error;
+        if (loop.isFatal(error)) return { error };
+      }
     }
+  } catch (error) {
+    // A broken policy or timer (an app can inject both) ends the loop like giving up does.
+    return { error };
   }
 }

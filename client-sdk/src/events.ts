@@ -29,13 +29,16 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
     return this;
   }
 
-  protected emit<K extends keyof Events>(event: K, ...args: Events[K]): void {
-    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+  /** Calls every listener of `event`; false when there was none. */
+  protected emit<K extends keyof Events>(event: K, ...args: Events[K]): boolean {
+    const listeners = [...(this.#listeners.get(event) ?? [])];
+    for (const listener of listeners) {
       try {
         (listener as Listener<Events[K]>)(...args);
       } catch (error) {
         console.error(`livestage: a '${String(event)}' listener threw`, error);
       }
     }
+    return listeners.length > 0;
   }
 }

@@ -6,6 +6,8 @@ export interface ConsumerControl {
   setPreferences(request: ConsumerPreferencesRequest): Promise<void>;
   pause(consumerId: string): Promise<void>;
   resume(consumerId: string): Promise<void>;
+  /** A request the track made by itself (nobody awaits it) failed. */
+  report(error: unknown): void;
 }
 
 export interface Layer {
@@ -37,6 +39,8 @@ export class RemoteTrack {
   #lastViewport = '';
   // The server creates consumers paused; video stays so until an element shows it.
   #serverPaused = true;
+  /** Counts pause/resume requests, so that only the latest one's failure is undone. */
+  #flowRequests = 0;
 
   constructor(
     consumer: types.Consumer,
@@ -95,11 +99,12 @@ export class RemoteTrack {
 
   /** @internal */
   close(): void {
+    // Closed first: a consumer that is gone asks the server for nothing more.
+    this.consumer.close();
     this.detach();
     this.#resizeObserver?.disconnect();
     this.#intersectionObserver?.disconnect();
     clearTimeout(this.#viewportTimer);
-    this.consumer.close();
   }
 
   #observe(el: HTMLMediaElement): void {
@@ -138,29 +143,41 @@ export class RemoteTrack {
 
   #scheduleViewportUpdate(): void {
     clearTimeout(this.#viewportTimer);
-    this.#viewportTimer = setTimeout(() => void this.#sendViewport(), VIEWPORT_DEBOUNCE_MS);
+    this.#viewportTimer = setTimeout(() => this.#sendViewport(), VIEWPORT_DEBOUNCE_MS);
   }
 
-  async #sendViewport(): Promise<void> {
+  #sendViewport(): void {
+    if (this.consumer.closed) return;
     const { width, height } = this.#viewport();
     if (width === 0 || height === 0) return;
     const key = `${width}x${height}`;
     if (key === this.#lastViewport) return;
     this.#lastViewport = key;
-    await this.#control
+    this.#control
       .setPreferences({ consumerId: this.consumer.id, viewport: { width, height } })
-      .catch(() => undefined);
+      .catch((error: unknown) => {
+        // Not applied: the same size is sent again on the next layout change.
+        if (this.#lastViewport === key) this.#lastViewport = '';
+        this.#control.report(error);
+      });
   }
 
   /** Server-side pause while nothing shows the video; resume as soon as something does. */
   #updateFlow(): void {
+    if (this.consumer.closed) return;
     const wanted =
       this.#visible.size > 0 || (this.#elements.size > 0 && !this.#intersectionObserver);
     if (wanted === !this.#serverPaused) return;
     this.#serverPaused = !wanted;
-    const request = wanted
+    const request = ++this.#flowRequests;
+    const ask = wanted
       ? this.#control.resume(this.consumer.id)
       : this.#control.pause(this.consumer.id);
-    void request.catch(() => undefined);
+    ask.catch((error: unknown) => {
+      // The server kept the previous state (answers come in order, so unless a newer request
+      // was made, that is the opposite of what was asked); the next change asks again.
+      if (request === this.#flowRequests) this.#serverPaused = wanted;
+      this.#control.report(error);
+    });
   }
 }
