@@ -145,21 +145,33 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
     if (this.#slots[slot.index] === slot) this.#slots[slot.index] = undefined;
     this.emit('workerDied', slot.index, slot.worker.pid);
+    this.#replace(slot.index, 0);
+  }
+
+  /** Spawns a worker into an empty slot; a failed spawn is tried again, slower each time. */
+  #replace(index: number, failures: number): void {
     if (this.#closed) return;
-    this.#spawn(slot.index).then(
+    this.#spawn(index).then(
       (replacement) => {
         if (this.#closed) {
           replacement.worker.close();
           return;
         }
-        this.#slots[slot.index] = replacement;
+        this.#slots[index] = replacement;
         this.emit('workerReplaced', replacement);
       },
-      (spawnError: unknown) =>
-        this.#log.error('could not replace mediasoup worker', {
-          index: slot.index,
+      (spawnError: unknown) => {
+        const retryInMs = Math.min(REPLACE_RETRY_MAX_MS, REPLACE_RETRY_BASE_MS * 2 ** failures);
+        this.#log.error('could not replace mediasoup worker; trying again', {
+          index,
+          retryInMs,
           error: String(spawnError),
-        }),
+        });
+        setTimeout(() => this.#replace(index, failures + 1), retryInMs).unref();
+      },
     );
   }
 }
+
+const REPLACE_RETRY_BASE_MS = 500;
+const REPLACE_RETRY_MAX_MS = 30_000;

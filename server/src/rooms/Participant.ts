@@ -57,6 +57,10 @@ export class Participant {
   readonly subscriptions = new Map<string, Subscription>();
   rtpCapabilities: types.RtpCapabilities | undefined;
   recvTransport: types.WebRtcTransport | undefined;
+  /** Transports asked of the worker and not made yet; they count against the cap. */
+  pendingTransports = 0;
+  /** A track was left unconsumed because of the consumer cap: retry when a consumer closes. */
+  skippedForCap = false;
   /** The router this participant's transports were made on (a move makes new ones). */
   mediaRouterId: string | undefined;
   /** A guest's place on stage; set and cleared by the room's stage only. */

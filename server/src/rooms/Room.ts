@@ -229,17 +229,25 @@ export class Room {
     participant: Participant,
     direction: 'send' | 'recv',
   ): Promise<types.WebRtcTransport> {
-    if (participant.transports.size >= this.#options.limits.maxTransportsPerParticipant) {
+    // Transports still being made count too: a join makes two at once.
+    const held = participant.transports.size + participant.pendingTransports;
+    if (held >= this.#options.limits.maxTransportsPerParticipant) {
       throw new AppError('LIMIT_EXCEEDED', 'too many transports');
     }
-    const transport = await createWebRtcTransport(
-      this.#router,
-      this.#media.webRtcServer,
-      this.#options.mediaConfig,
-      { identity: participant.identity, direction },
-      // A REST bitrate cap outlives the transport it was set on (a move makes new ones).
-      { maxOutgoingBitrate: participant.maxOutgoingBitrate },
-    );
+    participant.pendingTransports += 1;
+    let transport: types.WebRtcTransport;
+    try {
+      transport = await createWebRtcTransport(
+        this.#router,
+        this.#media.webRtcServer,
+        this.#options.mediaConfig,
+        { identity: participant.identity, direction },
+        // A REST bitrate cap outlives the transport it was set on (a move makes new ones).
+        { maxOutgoingBitrate: participant.maxOutgoingBitrate },
+      );
+    } finally {
+      participant.pendingTransports -= 1;
+    }
     if (participant.closed) {
       transport.close();
       throw new AppError('INVALID_STATE', 'participant left');
@@ -347,7 +355,9 @@ export class Room {
     if (!transport || transport.closed || !capabilities || subscriber.closed) return;
     if (track.producer.closed || subscriber.isSubscribedTo(track.producer.id)) return;
     if (subscriber.subscriptions.size >= this.#options.limits.maxConsumersPerParticipant) {
-      subscriber.log.warn('consumer cap reached; not subscribing', { trackId: track.producer.id });
+      // Remembered, so that a consumer closing later makes room for this track (producerclose).
+      if (!subscriber.skippedForCap) subscriber.log.warn('consumer cap reached; not subscribing');
+      subscriber.skippedForCap = true;
       return;
     }
     if (
@@ -387,6 +397,10 @@ export class Room {
     consumer.on('producerclose', () => {
       forget();
       subscriber.emit('consumerClosed', { consumerId });
+      if (subscriber.skippedForCap) {
+        subscriber.skippedForCap = false;
+        this.#scheduleReconcile(subscriber);
+      }
     });
     consumer.on('producerpause', () => subscriber.emit('consumerPaused', { consumerId }));
     consumer.on('producerresume', () => subscriber.emit('consumerResumed', { consumerId }));
