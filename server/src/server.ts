@@ -22,8 +22,28 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * The signaling clock (ms since the epoch): token expiry on connect is read from it. Tests hold
+   * it still or move it; default Date.now. Rate limits keep real time (rate-limiter-flexible).
+   */
+  now?: () => number;
+}
+
 /** Builds and starts everything from a Config; tests use it with PORT=0 and no globals. */
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  log: Logger,
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  // Here rather than in index.ts, so that every way of starting a server (CLI, benches, embedders)
+  // says so when the token back door is open.
+  if (config.devEndpoints) {
+    log.warn(
+      'GET /api/dev/token is on: anyone who can reach this server can mint a token of any role ' +
+        '(DEV_ENDPOINTS=false turns it off; it is off by default once LIVESTAGE_API_KEY is set)',
+    );
+  }
   const pool = await WorkerPool.start(config.media, log);
   const rooms = new RoomRegistry(pool, config, log);
   const app = createHttpApp({
@@ -35,7 +55,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     sdkBundleDir: path.join(REPO_ROOT, 'client-sdk', 'dist', 'browser'),
   });
   const httpServer = http.createServer(app);
-  const io = createSignalingServer({ httpServer, config, rooms, log });
+  const io = createSignalingServer({ httpServer, config, rooms, log, now: options.now });
   try {
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);

@@ -2,16 +2,22 @@ import assert from 'node:assert/strict';
 import { loadConfig, type Config } from '../../server/src/config/config.js';
 import { createLogger } from '../../server/src/logging/logger.js';
 import type { Room } from '../../server/src/rooms/Room.js';
-import { startServer, type RunningServer } from '../../server/src/server.js';
+import { startServer, type RunningServer, type StartOptions } from '../../server/src/server.js';
 
 export const TEST_KEYS = {
   apiKey: 'test-key',
   apiSecret: 'test-secret-0123456789abcdef0123456789',
 };
 
-/** A real server (real mediasoup worker, real socket.io) on free ports. */
+/**
+ * A real server (real mediasoup worker, real socket.io) on free ports. `env` overrides the
+ * defaults below; an empty string unsets one (loadConfig ignores empty values), e.g.
+ * `{ DEV_ENDPOINTS: '' }` for the default that real deployments get. `options.now` is the
+ * signaling clock for token expiry (rate limits keep real time).
+ */
 export async function startTestServer(
   env: Record<string, string> = {},
+  options: StartOptions = {},
 ): Promise<RunningServer & { config: Config }> {
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -34,7 +40,7 @@ export async function startTestServer(
     ...env,
   });
   const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', format: 'pretty' });
-  const server = await startServer(config, log);
+  const server = await startServer(config, log, options);
   return Object.assign(server, { config });
 }
 

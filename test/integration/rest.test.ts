@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import jwt from 'jsonwebtoken';
 import { verifyToken } from '../../server/src/auth/tokens.js';
 import { REPO_ROOT } from '../../server/src/http/app.js';
 import { connectRaw, request, tokenFor } from '../helpers/client.js';
@@ -20,6 +21,19 @@ interface ApiBody {
 }
 
 const GOOD_AUTH = basic(TEST_KEYS.apiKey, TEST_KEYS.apiSecret);
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * A token's lifetime from its own claims: exp - iat is exact, and iat lies between two readings
+ * of the clock taken around the minting; nothing depends on how long minting took.
+ */
+function assertLifetime(token: string, ttlSeconds: number, before: number, after: number): void {
+  const { iat, exp } = jwt.decode(token) as jwt.JwtPayload;
+  assert.ok(iat !== undefined && exp !== undefined, 'iat and exp claims');
+  assert.equal(exp - iat, ttlSeconds);
+  assert.ok(iat >= before && iat <= after, `iat ${iat} within [${before}, ${after}]`);
+}
 
 describe('REST API: tokens and rooms', function () {
   const suite = useTestServer();
@@ -99,13 +113,14 @@ describe('REST API: tokens and rooms', function () {
     });
 
     it('with the key pair: a token the suite.server accepts, with the role grants', async function () {
-      const before = Math.floor(Date.now() / 1000);
+      const before = nowSeconds();
       const result = await call(
         'POST',
         '/api/tokens',
         { ...validToken, name: 'Alice', metadata: '{"seat":3}', ttlSeconds: 120 },
         GOOD_AUTH,
       );
+      const after = nowSeconds();
       assert.equal(result.status, 200, JSON.stringify(result.body));
       assert.equal(result.body.identity, 'alice');
       const verified = verifyToken(TEST_KEYS, result.body.token);
@@ -120,7 +135,7 @@ describe('REST API: tokens and rooms', function () {
         metadata: '{"seat":3}',
       });
       assert.equal(result.body.expiresAt, verified.expiresAt);
-      assert.ok(verified.expiresAt >= before + 120 && verified.expiresAt <= before + 122);
+      assertLifetime(result.body.token!, 120, before, after);
 
       // Defaults: the configured TTL; an audience token cannot publish.
       const audience = await call(
@@ -133,7 +148,7 @@ describe('REST API: tokens and rooms', function () {
       const { token, expiresAt } = audience.body;
       assert.ok(token && expiresAt);
       assert.equal(verifyToken(TEST_KEYS, token).grants.canPublish, false);
-      assert.ok(expiresAt >= before + suite.server.config.auth.defaultTtlSeconds);
+      assertLifetime(token, suite.server.config.auth.defaultTtlSeconds, before, nowSeconds());
       // And the signaling suite.server takes it.
       const { socket } = await connectRaw(suite.server.url, token);
       sockets.push(socket);
@@ -279,8 +294,9 @@ describe('REST API: tokens and rooms', function () {
     };
 
     it('prints only a token the suite.server accepts', async function () {
-      const before = Math.floor(Date.now() / 1000);
+      const before = nowSeconds();
       const { stdout } = await runCli([...args, '--name', 'Cli', '--ttl', '90'], keysEnv);
+      const after = nowSeconds();
       const token = stdout.trim();
       assert.equal(stdout, `${token}\n`);
       assert.doesNotMatch(token, /\s/);
@@ -294,7 +310,8 @@ describe('REST API: tokens and rooms', function () {
         canChat: true,
         name: 'Cli',
       });
-      assert.ok(verified.expiresAt >= before + 90 && verified.expiresAt <= before + 92);
+      // However long the child process took to start, the token lives exactly --ttl seconds.
+      assertLifetime(token, 90, before, after);
     });
 
     it('refuses to mint with a throwaway key (exit 2) and rejects bad arguments (exit 2)', async function () {
@@ -326,6 +343,35 @@ describe('REST API: tokens and rooms', function () {
           ),
         ),
       );
+    });
+  });
+});
+
+describe('GET /api/dev/token (mints any role for anyone)', function () {
+  const devToken = (url: string) => fetch(`${url}/api/dev/token?room=dev&role=host`);
+
+  describe('with API keys set and DEV_ENDPOINTS unset', function () {
+    // '' unsets the helper's DEV_ENDPOINTS=true: what a real deployment with keys gets.
+    const suite = useTestServer({ DEV_ENDPOINTS: '' });
+
+    it('is not there: 404 NOT_FOUND', async function () {
+      assert.equal(suite.server.config.devEndpoints, false);
+      const response = await devToken(suite.server.url);
+      assert.equal(response.status, 404);
+      const body = (await response.json()) as ApiBody;
+      assert.equal(body.error?.code, 'NOT_FOUND');
+      assert.equal(body.token, undefined);
+    });
+  });
+
+  describe('with API keys set and DEV_ENDPOINTS=true', function () {
+    const suite = useTestServer({ DEV_ENDPOINTS: 'true' });
+
+    it('mints the asked-for role with the configured keys', async function () {
+      const response = await devToken(suite.server.url);
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as ApiBody;
+      assert.equal(verifyToken(TEST_KEYS, body.token).grants.role, 'host');
     });
   });
 });

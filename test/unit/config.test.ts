@@ -58,6 +58,60 @@ describe('config', function () {
     assert.equal(config.log.format, 'json');
   });
 
+  describe('DEV_ENDPOINTS (GET /api/dev/token mints any role for anyone)', function () {
+    const keys = { LIVESTAGE_API_KEY: 'key', LIVESTAGE_API_SECRET: 's'.repeat(32) };
+    // [NODE_ENV, keys set, DEV_ENDPOINTS] → on, off, or a ConfigError
+    const cases: [string | undefined, boolean, string | undefined, boolean | RegExp][] = [];
+    for (const nodeEnv of [undefined, 'development', 'test']) {
+      cases.push(
+        [nodeEnv, false, undefined, true], // the embedded default: throwaway keys
+        [nodeEnv, false, '', true], // empty is unset
+        [nodeEnv, false, 'true', true],
+        [nodeEnv, false, '1', true],
+        [nodeEnv, false, 'false', false],
+        [nodeEnv, false, '0', false],
+        [nodeEnv, true, undefined, false], // real keys: shut unless asked for
+        [nodeEnv, true, '', false],
+        [nodeEnv, true, 'true', true],
+        [nodeEnv, true, '1', true],
+        [nodeEnv, true, 'false', false],
+        [nodeEnv, true, '0', false],
+        [nodeEnv, true, 'yes', /DEV_ENDPOINTS/],
+      );
+    }
+    cases.push(
+      ['production', true, undefined, false],
+      ['production', true, '', false],
+      ['production', true, 'false', false],
+      ['production', true, '0', false],
+      ['production', true, 'true', /DEV_ENDPOINTS/],
+      ['production', true, '1', /DEV_ENDPOINTS/],
+      ['production', false, undefined, /LIVESTAGE_API_KEY/],
+    );
+    for (const [nodeEnv, withKeys, value, expected] of cases) {
+      const name =
+        `NODE_ENV=${nodeEnv ?? '(unset)'}, ${withKeys ? 'API keys' : 'no API keys'}, ` +
+        `DEV_ENDPOINTS=${value === undefined ? '(unset)' : JSON.stringify(value)}`;
+      const env = {
+        ...(nodeEnv !== undefined ? { NODE_ENV: nodeEnv } : {}),
+        ...(withKeys ? keys : {}),
+        ...(value !== undefined ? { DEV_ENDPOINTS: value } : {}),
+      };
+      if (expected instanceof RegExp) {
+        it(`${name}: refused`, function () {
+          assert.throws(
+            () => loadConfig(env),
+            (error: unknown) => error instanceof ConfigError && expected.test(error.message),
+          );
+        });
+      } else {
+        it(`${name}: ${expected ? 'on' : 'off'}`, function () {
+          assert.equal(loadConfig(env).devEndpoints, expected);
+        });
+      }
+    }
+  });
+
   it('a key without a secret is an error', function () {
     assert.throws(() => loadConfig({ LIVESTAGE_API_KEY: 'key' }), /together/);
   });

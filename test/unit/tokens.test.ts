@@ -84,4 +84,23 @@ describe('access tokens', function () {
     rejected(42, /required/);
     rejected('x'.repeat(10_000), /too large/);
   });
+
+  describe('on a clock the caller gives (no wall-clock races)', function () {
+    // An arbitrary instant, a little past a second boundary, far from today.
+    const T = Date.UTC(2030, 0, 1, 12, 0, 0) + 250;
+    const token = mintToken(keys, { identity: 'alice', grants, ttlSeconds: 30, now: T });
+
+    it('mints iat from `now` and exp = iat + ttlSeconds', function () {
+      const { iat, exp } = jwt.decode(token) as jwt.JwtPayload;
+      assert.equal(iat, Math.floor(T / 1000));
+      assert.equal(exp, Math.floor(T / 1000) + 30);
+      assert.equal(verifyToken(keys, token, { now: T }).expiresAt, exp);
+    });
+
+    it('is valid until the second before exp, expired from exp on', function () {
+      const exp = Math.floor(T / 1000) + 30;
+      assert.equal(verifyToken(keys, token, { now: exp * 1000 - 1 }).identity, 'alice');
+      assert.throws(() => verifyToken(keys, token, { now: exp * 1000 }), /expired/);
+    });
+  });
 });

@@ -17,6 +17,13 @@ export interface MintOptions {
   identity: string;
   grants: Grants;
   ttlSeconds: number;
+  /** Issue time (ms since the epoch); default now. exp = iat + ttlSeconds. */
+  now?: number;
+}
+
+export interface VerifyOptions {
+  /** The time to check exp against (ms since the epoch); default now. */
+  now?: number;
 }
 
 export const identitySchema = z
@@ -34,7 +41,9 @@ export interface VerifiedToken {
 export function mintToken(keys: TokenKeys, options: MintOptions): string {
   const identity = identitySchema.parse(options.identity);
   const grants = grantsSchema.parse(options.grants);
-  return jwt.sign({ grants }, keys.apiSecret, {
+  const iat = Math.floor((options.now ?? Date.now()) / 1000);
+  // jsonwebtoken counts expiresIn from the payload's iat.
+  return jwt.sign({ grants, iat }, keys.apiSecret, {
     algorithm: ALGORITHM,
     issuer: keys.apiKey,
     subject: identity,
@@ -50,7 +59,11 @@ const claimsSchema = z.object({
 });
 
 /** Verifies signature (HS256 only), issuer, audience and expiry; throws UNAUTHORIZED. */
-export function verifyToken(keys: TokenKeys, token: unknown): VerifiedToken {
+export function verifyToken(
+  keys: TokenKeys,
+  token: unknown,
+  options: VerifyOptions = {},
+): VerifiedToken {
   if (typeof token !== 'string' || token.length === 0) {
     throw new AppError('UNAUTHORIZED', 'an access token is required');
   }
@@ -61,6 +74,7 @@ export function verifyToken(keys: TokenKeys, token: unknown): VerifiedToken {
       algorithms: [ALGORITHM],
       issuer: keys.apiKey,
       audience: TOKEN_AUDIENCE,
+      clockTimestamp: Math.floor((options.now ?? Date.now()) / 1000),
     });
   } catch (error) {
     const reason =

@@ -79,6 +79,10 @@ export interface Config {
     readonly defaultTtlSeconds: number;
   };
   readonly allowedOrigins: readonly string[];
+  /**
+   * GET /api/dev/token mints any role for anyone. On only with the embedded throwaway key pair
+   * (no LIVESTAGE_API_KEY) or with DEV_ENDPOINTS=true; never in production.
+   */
   readonly devEndpoints: boolean;
   readonly rooms: {
     readonly maxParticipants: number;
@@ -172,7 +176,8 @@ export function loadConfig(
       defaultTtlSeconds: env.TOKEN_DEFAULT_TTL_SECONDS,
     },
     allowedOrigins: env.ALLOWED_ORIGINS,
-    devEndpoints: env.DEV_ENDPOINTS ?? !production,
+    // Real API keys mean a real deployment: the token back door stays shut unless asked for.
+    devEndpoints: env.DEV_ENDPOINTS ?? !env.LIVESTAGE_API_KEY,
     rooms: {
       maxParticipants: env.ROOM_MAX_PARTICIPANTS,
       emptyGraceMs: env.ROOM_EMPTY_GRACE_MS,

@@ -47,6 +47,11 @@ export interface SignalingDeps {
   config: Config;
   rooms: RoomRegistry;
   log: Logger;
+  /**
+   * Clock for token expiry on connect (ms since the epoch); default Date.now. Rate-limit windows
+   * do not read it: rate-limiter-flexible keeps real time.
+   */
+  now?: () => number;
 }
 
 export function createSignalingServer({
@@ -54,6 +59,7 @@ export function createSignalingServer({
   config,
   rooms,
   log,
+  now = Date.now,
 }: SignalingDeps): SignalingServer {
   const io: SignalingServer = new Server(httpServer, {
     path: '/socket.io',
@@ -78,7 +84,7 @@ export function createSignalingServer({
   io.use((socket, next) => {
     try {
       const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-      socket.data.token = verifyToken(config.auth, auth?.token);
+      socket.data.token = verifyToken(config.auth, auth?.token, { now: now() });
       next();
     } catch (error) {
       next(connectError(toErrorBody(error)));
