@@ -30,7 +30,6 @@ const rounds = Number(values.rounds);
 // The server runs in its own process, so these clients do not share its event loop.
 const server = await startServerProcess({
   NODE_ENV: 'test',
-  LOG_LEVEL: 'error',
   MEDIA_PORT_BASE: '0',
   MEDIA_WORKERS: '1',
   LIVESTAGE_API_KEY: TEST_KEYS.apiKey,

@@ -17,9 +17,17 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/index.ts'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_FORMAT: 'json',
+      ...env,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // The start-up line is an info line; stdout is read for it and otherwise discarded.
   const url = await withTimeout(
     new Promise<string>((resolve, reject) => {
       let seen = '';
@@ -32,7 +40,10 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     }),
     60_000,
     'server start',
-  );
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   child.stdout?.resume();
   return {
     url,
