@@ -3,6 +3,7 @@ import type {
   Ack,
   ClientToServerEvents,
   ErrorBody,
+  JoinResponse,
   ServerToClientEvents,
   Welcome,
 } from '../../client-sdk/src/protocol.js';
@@ -175,4 +176,25 @@ export function recordEvents(socket: TestSocket): {
 export async function barrier(socket: TestSocket): Promise<void> {
   const ack = await request(socket, 'pauseConsumer', { consumerId: 'barrier' });
   if (errorCode(ack) !== 'NOT_FOUND') throw new Error(`barrier: ${JSON.stringify(ack)}`);
+}
+
+/** A raw client that has joined its room, with every event it got since its welcome recorded. */
+export interface JoinedClient {
+  identity: string;
+  socket: TestSocket;
+  welcome: Welcome;
+  join: JoinResponse;
+  events: ReturnType<typeof recordEvents>;
+}
+
+/** Connects with `token`, joins with the router's own capabilities; fails on a refused join. */
+export async function joinRaw(url: string, token: string): Promise<JoinedClient> {
+  const { socket, welcome } = await connectRaw(url, token);
+  const events = recordEvents(socket);
+  const ack = await request(socket, 'join', { rtpCapabilities: welcome.routerRtpCapabilities });
+  if (!ack.ok) {
+    socket.disconnect();
+    throw new Error(`join refused: ${JSON.stringify(ack)}`);
+  }
+  return { identity: welcome.identity, socket, welcome, join: ack.data as JoinResponse, events };
 }

@@ -1,43 +1,29 @@
 import assert from 'node:assert/strict';
-import type { JoinResponse, Welcome } from '../../client-sdk/src/protocol.js';
 import {
-  connectRaw,
   errorCode,
+  joinRaw,
   nextEvent,
   produceVideo,
-  recordEvents,
   request,
   tokenFor,
   vp8RtpParameters,
-  type TestSocket,
+  type JoinedClient,
 } from '../helpers/client.js';
 import { eventually, openRoom, useTestServer, workerCounts } from '../helpers/server.js';
 
 // The room core under concurrency: no request waits on another participant's queue, so requests
 // that arrive at the same instant are all answered, and every subscriber still gets what it should.
 
-interface Peer {
-  identity: string;
-  socket: TestSocket;
-  welcome: Welcome;
-  join: JoinResponse;
-  events: ReturnType<typeof recordEvents>;
-}
+type Peer = JoinedClient;
 
 describe('room core: concurrency', function () {
   this.timeout(60_000);
   const context = useTestServer();
 
   async function peer(room: string, identity: string, role: 'host' | 'audience'): Promise<Peer> {
-    const { socket, welcome } = await connectRaw(
-      context.server.url,
-      tokenFor(room, identity, role),
-    );
-    context.sockets.push(socket);
-    const events = recordEvents(socket);
-    const ack = await request(socket, 'join', { rtpCapabilities: welcome.routerRtpCapabilities });
-    assert.ok(ack.ok, JSON.stringify(ack));
-    return { identity, socket, welcome, join: ack.data as JoinResponse, events };
+    const joined = await joinRaw(context.server.url, tokenFor(room, identity, role));
+    context.sockets.push(joined.socket);
+    return joined;
   }
 
   const peers = (room: string, prefix: string, count: number, role: 'host' | 'audience') =>
@@ -213,15 +199,9 @@ describe('room core: a failed step leaves nothing behind', function () {
   const context = useTestServer();
 
   async function joined(room: string, identity: string, role: 'host' | 'audience') {
-    const { socket, welcome } = await connectRaw(
-      context.server.url,
-      tokenFor(room, identity, role),
-    );
-    context.sockets.push(socket);
-    const events = recordEvents(socket);
-    const ack = await request(socket, 'join', { rtpCapabilities: welcome.routerRtpCapabilities });
-    assert.ok(ack.ok, JSON.stringify(ack));
-    return { socket, events, join: ack.data as JoinResponse };
+    const client = await joinRaw(context.server.url, tokenFor(room, identity, role));
+    context.sockets.push(client.socket);
+    return client;
   }
 
   it('a transport whose connect failed can be connected again', async function () {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import type { JoinResponse, MediaReset, Welcome } from '../../client-sdk/src/protocol.js';
+import type { MediaReset } from '../../client-sdk/src/protocol.js';
 import {
-  connectRaw,
+  joinRaw,
   nextEvent,
   opusRtpParameters,
   produceAudio,
   produceVideo,
-  recordEvents,
   request,
   tokenFor,
   vp8RtpParameters,
+  type JoinedClient,
   type TestSocket,
 } from '../helpers/client.js';
 import {
@@ -24,13 +24,7 @@ import {
 // Rooms moving off dead workers: the move always finishes, whoever leaves meanwhile and however
 // many workers die, and what the room knew (stage, hands, bitrate caps) comes along.
 
-interface Peer {
-  identity: string;
-  socket: TestSocket;
-  welcome: Welcome;
-  join: JoinResponse;
-  events: ReturnType<typeof recordEvents>;
-}
+type Peer = JoinedClient;
 
 describe('room core: moves off dead workers', function () {
   this.timeout(120_000);
@@ -48,12 +42,9 @@ describe('room core: moves off dead workers', function () {
     identity: string,
     role: 'host' | 'guest' | 'audience',
   ): Promise<Peer> {
-    const { socket, welcome } = await connectRaw(server!.url, tokenFor(room, identity, role));
-    sockets.push(socket);
-    const events = recordEvents(socket);
-    const ack = await request(socket, 'join', { rtpCapabilities: welcome.routerRtpCapabilities });
-    assert.ok(ack.ok, JSON.stringify(ack));
-    return { identity, socket, welcome, join: ack.data as JoinResponse, events };
+    const joined = await joinRaw(server!.url, tokenFor(room, identity, role));
+    sockets.push(joined.socket);
+    return joined;
   }
 
   /** Every `mediaReset` a peer received so far, last one last. */
