@@ -305,16 +305,20 @@ describe('limits with a real worker and real socket.io', function () {
   describe('MAX_CONSUMERS_PER_PARTICIPANT', function () {
     const K = 2;
     const suite = useTestServer({ MAX_CONSUMERS_PER_PARTICIPANT: String(K) });
-
-    it('a viewer gets exactly K consumers of a room with more tracks, joining before or after they are published', async function () {
-      const R = 'consumer-cap';
-      const connect = async (identity: string, role: Role, grants: Partial<Grants> = {}) => {
+    /** Connects and joins clients to room R of this suite's server. */
+    const joinerIn =
+      (R: string) =>
+      async (identity: string, role: Role, grants: Partial<Grants> = {}) => {
         const client = await connected(suite.server.url, {
           token: tokenFor(R, identity, role, grants),
         });
         suite.sockets.push(client.socket);
         return { ...client, join: await join(client) };
       };
+
+    it('a viewer gets exactly K consumers of a room with more tracks, joining before or after they are published', async function () {
+      const R = 'consumer-cap';
+      const connect = joinerIn(R);
       // Publishers that subscribe to nothing, so every consumer in the worker is a viewer's.
       const h1 = await connect('h1', 'host', { canSubscribe: false });
       const h2 = await connect('h2', 'host', { canSubscribe: false });
@@ -349,13 +353,7 @@ describe('limits with a real worker and real socket.io', function () {
 
     it('a capped viewer whose consumer ends is given a track it was skipped for, still no more than K', async function () {
       const R = 'consumer-cap-refill';
-      const connect = async (identity: string, role: Role, grants: Partial<Grants> = {}) => {
-        const client = await connected(suite.server.url, {
-          token: tokenFor(R, identity, role, grants),
-        });
-        suite.sockets.push(client.socket);
-        return { ...client, join: await join(client) };
-      };
+      const connect = joinerIn(R);
       const h1 = await connect('h1', 'host', { canSubscribe: false });
       const h2 = await connect('h2', 'host', { canSubscribe: false });
       const viewer = await connect('viewer', 'audience');
