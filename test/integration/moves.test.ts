@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import type { MediaReset } from '../../client-sdk/src/protocol.js';
+import type { JoinResponse, MediaReset } from '../../client-sdk/src/protocol.js';
 import {
+  connectRaw,
   joinRaw,
+  recordEvents,
   nextEvent,
   opusRtpParameters,
   produceAudio,
@@ -232,5 +234,56 @@ describe('room core: moves off dead workers', function () {
       transport.setMinOutgoingBitrate(250_001),
       /current max outgoing bitrate \(250000\)/,
     );
+  });
+  it('joins and stage approvals while the worker is dead wait for the move instead of failing', async function () {
+    server = await startTestServer({ MEDIA_WORKERS: '1' });
+    const R = 'busy-during-move';
+    const host = await peer(R, 'host', 'host');
+    const room = openRoom(server, R);
+    for (let round = 0; round < 5; round += 1) {
+      const { socket, welcome } = await connectRaw(
+        server.url,
+        tokenFor(R, `late${round}`, 'audience'),
+      );
+      sockets.push(socket);
+      const events = recordEvents(socket);
+      const hand = await peer(R, `hand${round}`, 'audience');
+      assert.ok((await request(hand.socket, 'raiseHand', {})).ok);
+      const seated = nextEvent(hand.socket, 'roleChanged', (e) => e.role === 'guest', 20_000);
+      killWorkers([room.media.index]);
+      const [joined, approved] = await Promise.all([
+        request(socket, 'join', { rtpCapabilities: welcome.routerRtpCapabilities }),
+        request(host.socket, 'approveHand', { identity: hand.identity }),
+      ]);
+      assert.ok(joined.ok, `round ${round}: join answered ok: ${JSON.stringify(joined)}`);
+      assert.ok(approved.ok, `round ${round}: approve answered ok: ${JSON.stringify(approved)}`);
+      const late: Peer = {
+        identity: welcome.identity,
+        socket,
+        welcome,
+        join: joined.data as JoinResponse,
+        events,
+      };
+      await seated;
+      // Whether the join's transports were made on the new router or remade by a reset after
+      // it, the newcomer ends with transports on a live router, and the guest keeps its seat.
+      const [hostReset] = await eventually(async () => {
+        const dump = (await room.router.dump()) as { transportIds: string[] };
+        const recv = resets(late).at(-1)?.recvTransport ?? late.join.recvTransport;
+        assert.ok(recv && dump.transportIds.includes(recv.id), 'newcomer on the live router');
+        const send =
+          resets(hand).at(-1)?.sendTransport ??
+          hand.events.of('roleChanged').findLast((e) => e.role === 'guest')?.sendTransport;
+        assert.ok(send && dump.transportIds.includes(send.id), 'guest on the live router');
+        return settledOnLiveRouter(R, [host]);
+      }, 30_000);
+      assert.ok(
+        room.stage.info().members.some((m) => m.identity === hand.identity),
+        `round ${round}: the guest kept its seat`,
+      );
+      const trackId = await publishAfterReset(host, hostReset!, round);
+      await nextEvent(late.socket, 'newConsumer', (c) => c.trackId === trackId, 10_000);
+      assert.ok((await request(host.socket, 'removeFromStage', { identity: hand.identity })).ok);
+    }
   });
 });

@@ -6,6 +6,8 @@ import { toWire } from './wire.js';
 export interface TransportAppData extends types.AppData {
   identity: string;
   direction: 'send' | 'recv';
+  /** The router it was made on (a room moves to a new router when its worker dies). */
+  routerId: string;
 }
 
 export interface TransportSettings {

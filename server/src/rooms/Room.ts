@@ -5,7 +5,11 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { closedInWorker } from '../media/closedInWorker.js';
 import { ProducerLiveness, type LivenessOptions } from '../media/ProducerLiveness.js';
-import { createWebRtcTransport, transportOptions } from '../media/transports.js';
+import {
+  createWebRtcTransport,
+  transportOptions,
+  type TransportAppData,
+} from '../media/transports.js';
 import type { MediaWorker } from '../media/WorkerPool.js';
 import { toWire } from '../media/wire.js';
 import {
@@ -28,6 +32,9 @@ export interface RoomOptions {
   log: Logger;
   onEmpty: (room: Room) => void;
 }
+
+/** A transport asked of a worker that dies meanwhile is asked again of the next router. */
+const MAX_TRANSPORT_ATTEMPTS = 3;
 
 /*
  * Concurrency model (the rule every method here follows)
@@ -64,6 +71,8 @@ export class Room {
   readonly #reconcileQueued = new WeakSet<Participant>();
   /** Participants with a media reset already waiting on their queue. */
   readonly #resetQueued = new WeakSet<Participant>();
+  /** Set while the room's worker is dead and the room waits for its next router (moveTo). */
+  #moving: Deferred | undefined;
 
   constructor(options: RoomOptions) {
     this.name = options.name;
@@ -92,7 +101,29 @@ export class Room {
   moveTo(router: types.Router, media: MediaWorker): void {
     this.#router = router;
     this.#media = media;
+    this.#moving?.resolve();
+    this.#moving = undefined;
     for (const participant of this.participants.values()) this.#scheduleMediaReset(participant);
+  }
+
+  /**
+   * The room's worker died and a move has begun: until `moveTo`, whoever needs a transport
+   * waits for the new router instead of failing on the dead one (a join, a guest's seat).
+   */
+  routerLost(): void {
+    if (this.#moving || this.#closed) return;
+    this.#moving = deferred();
+    // Rejected if the room closes instead; only those waiting for it care.
+    this.#moving.promise.catch(() => undefined);
+  }
+
+  /** The current router once it is alive: waits for a move under way. */
+  async #liveRouter(): Promise<types.Router> {
+    while (this.#router.closed) {
+      if (this.#closed || !this.#moving) throw new AppError('UNAVAILABLE', 'media server lost');
+      await this.#moving.promise;
+    }
+    return this.#router;
   }
 
   #scheduleMediaReset(participant: Participant): void {
@@ -114,21 +145,21 @@ export class Room {
 
   /** Runs on the participant's own queue, after whatever it was doing (a join, a produce). */
   async #remakeTransports(participant: Participant): Promise<void> {
-    const router = this.#router;
-    if (!participant.joined || participant.closed || participant.mediaRouterId === router.id) {
-      return;
-    }
+    if (!participant.joined || participant.closed) return;
+    if (participant.mediaRouterId === this.#router.id) return;
     for (const transport of participant.transports.values()) transport.close();
-    let recvTransport: types.WebRtcTransport | undefined;
-    let sendTransport: types.WebRtcTransport | undefined;
+    let recvTransport: types.WebRtcTransport<TransportAppData> | undefined;
+    let sendTransport: types.WebRtcTransport<TransportAppData> | undefined;
     try {
+      // Waits for a live router if the room is moving again.
       [recvTransport, sendTransport] = await this.#createMediaTransports(participant);
     } catch (error) {
-      // Gone meanwhile, or the new worker died too and another move is under way.
-      if (participant.closed || router !== this.#router || router.closed) return;
+      if (participant.closed) return;
       throw error;
     }
-    if (router !== this.#router) {
+    const router = this.#router;
+    if ([recvTransport, sendTransport].some((t) => t && t.appData.routerId !== router.id)) {
+      // The room moved again meanwhile; that move's reset, queued behind this one, remakes them.
       recvTransport?.close();
       sendTransport?.close();
       return;
@@ -169,8 +200,6 @@ export class Room {
     if (participant.joined) throw new AppError('INVALID_STATE', 'already joined');
     this.stage.seatOnJoin(participant);
     participant.rtpCapabilities = rtpCapabilities;
-    // A move during the join remakes these transports afterwards (its reset queues behind us).
-    const router = this.#router;
     let recvTransport: types.WebRtcTransport | undefined;
     let sendTransport: types.WebRtcTransport | undefined;
     try {
@@ -181,7 +210,14 @@ export class Room {
       throw error;
     }
     participant.recvTransport = recvTransport;
-    participant.mediaRouterId = router.id;
+    // Made on a router the room has left since (its worker died): the move's reset, queued
+    // behind this join, remakes them.
+    participant.mediaRouterId = this.#router.id;
+    for (const transport of [recvTransport, sendTransport]) {
+      if (transport && transport.appData.routerId !== this.#router.id) {
+        participant.mediaRouterId = undefined;
+      }
+    }
     participant.joined = true;
     if (!participant.grants.hidden) {
       const info = participant.info();
@@ -204,7 +240,12 @@ export class Room {
    */
   async #createMediaTransports(
     participant: Participant,
-  ): Promise<[types.WebRtcTransport | undefined, types.WebRtcTransport | undefined]> {
+  ): Promise<
+    [
+      types.WebRtcTransport<TransportAppData> | undefined,
+      types.WebRtcTransport<TransportAppData> | undefined,
+    ]
+  > {
     const made = await Promise.allSettled([
       participant.grants.canSubscribe ? this.createTransport(participant, 'recv') : undefined,
       participant.mayPublishAnything ? this.createTransport(participant, 'send') : undefined,
@@ -228,23 +269,16 @@ export class Room {
   async createTransport(
     participant: Participant,
     direction: 'send' | 'recv',
-  ): Promise<types.WebRtcTransport> {
+  ): Promise<types.WebRtcTransport<TransportAppData>> {
     // Transports still being made count too: a join makes two at once.
     const held = participant.transports.size + participant.pendingTransports;
     if (held >= this.#options.limits.maxTransportsPerParticipant) {
       throw new AppError('LIMIT_EXCEEDED', 'too many transports');
     }
     participant.pendingTransports += 1;
-    let transport: types.WebRtcTransport;
+    let transport: types.WebRtcTransport<TransportAppData>;
     try {
-      transport = await createWebRtcTransport(
-        this.#router,
-        this.#media.webRtcServer,
-        this.#options.mediaConfig,
-        { identity: participant.identity, direction },
-        // A REST bitrate cap outlives the transport it was set on (a move makes new ones).
-        { maxOutgoingBitrate: participant.maxOutgoingBitrate },
-      );
+      transport = await this.#createTransportOnLiveRouter(participant, direction);
     } finally {
       participant.pendingTransports -= 1;
     }
@@ -255,6 +289,28 @@ export class Room {
     participant.transports.set(transport.id, transport);
     transport.observer.once('close', () => participant.transports.delete(transport.id));
     return transport;
+  }
+
+  /** If the worker dies under the request, the transport is made on the router the room moves to. */
+  async #createTransportOnLiveRouter(
+    participant: Participant,
+    direction: 'send' | 'recv',
+  ): Promise<types.WebRtcTransport<TransportAppData>> {
+    for (let attempt = 1; ; attempt += 1) {
+      const router = await this.#liveRouter();
+      try {
+        return await createWebRtcTransport(
+          router,
+          this.#media.webRtcServer,
+          this.#options.mediaConfig,
+          { identity: participant.identity, direction, routerId: router.id },
+          // A REST bitrate cap outlives the transport it was set on (a move makes new ones).
+          { maxOutgoingBitrate: participant.maxOutgoingBitrate },
+        );
+      } catch (error) {
+        if (!router.closed || attempt >= MAX_TRANSPORT_ATTEMPTS) throw error;
+      }
+    }
   }
 
   /**
@@ -326,10 +382,9 @@ export class Room {
     });
   }
 
-  /** Desired (every track of every other joined participant) against actual (consumers). */
+  /** Desired (every track of every other visible participant) against actual (consumers). */
   async #reconcile(subscriber: Participant): Promise<void> {
-    for (const publisher of [...this.participants.values()]) {
-      if (publisher === subscriber || !publisher.joined || publisher.closed) continue;
+    for (const publisher of this.#visibleOthers(subscriber)) {
       for (const track of [...publisher.tracks.values()]) {
         if (subscriber.closed || !subscriber.joined) return;
         try {
@@ -368,7 +423,7 @@ export class Room {
       });
       return;
     }
-    let consumer: types.Consumer;
+    let consumer: types.Consumer | undefined;
     try {
       consumer = await transport.consume({
         producerId: track.producer.id,
@@ -377,6 +432,7 @@ export class Room {
       });
       await consumer.setPriority(consumerPriority(publisher.role, consumer.kind));
     } catch (error) {
+      consumer?.close();
       // The subscriber, its transport or the track went away meanwhile: nothing to set up.
       if (transport.closed || track.producer.closed || closedInWorker(error)) return;
       throw error;
@@ -474,6 +530,8 @@ export class Room {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#moving?.reject(new AppError('UNAVAILABLE', 'media server lost'));
+    this.#moving = undefined;
     this.stage.close();
     for (const participant of this.participants.values()) participant.close();
     this.participants.clear();
@@ -491,4 +549,21 @@ export class Room {
   #toOthers(from: Participant, send: (other: Participant) => void): void {
     for (const other of this.#visibleOthers(from, true)) send(other);
   }
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** Promise.withResolvers, which Node 20 lacks. */
+function deferred(): Deferred {
+  let resolve: () => void = () => undefined;
+  let reject: (error: Error) => void = () => undefined;
+  const promise = new Promise<void>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  return { promise, resolve, reject };
 }

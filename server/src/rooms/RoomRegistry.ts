@@ -98,6 +98,7 @@ export class RoomRegistry {
     let lostWithWorker = false;
     router.once('workerclose', () => {
       lostWithWorker = true;
+      room.routerLost();
       void this.#moveRoom(room);
     });
     router.observer.once('close', () => {

@@ -47,17 +47,24 @@ export function roomRoutes(config: Config, rooms: RoomRegistry): Router {
       if (!participant || participant.closed)
         throw new AppError('NOT_FOUND', 'no such participant');
       const transport = participant.recvTransport;
-      if (!transport || transport.closed) {
+      if (!participant.joined || !participant.grants.canSubscribe) {
         throw new AppError('INVALID_STATE', 'participant has not joined or receives nothing');
       }
       const { maxOutgoingBitrate } = parsed.data;
-      try {
-        await transport.setMaxOutgoingBitrate(maxOutgoingBitrate ?? UNLIMITED);
-      } catch (error) {
-        if (transport.closed) throw new AppError('INVALID_STATE', 'participant left');
-        throw error;
-      }
+      // Kept first: a transport remade meanwhile (a move) takes the cap from the participant.
+      const previous = participant.maxOutgoingBitrate;
       participant.maxOutgoingBitrate = maxOutgoingBitrate;
+      try {
+        if (transport && !transport.closed) {
+          await transport.setMaxOutgoingBitrate(maxOutgoingBitrate ?? UNLIMITED);
+        }
+      } catch (error) {
+        if (!transport?.closed) {
+          participant.maxOutgoingBitrate = previous;
+          throw error;
+        }
+      }
+      if (participant.closed) throw new AppError('NOT_FOUND', 'no such participant');
       res.json({ identity: participant.identity, maxOutgoingBitrate });
     },
   );

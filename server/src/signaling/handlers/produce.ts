@@ -35,7 +35,7 @@ export const produce = defineHandler({
         rtpParameters: request.rtpParameters as types.RtpParameters,
         appData: { source: request.source },
       });
-    } catch {
+    } catch (error) {
       // Taken off stage while this request was on its way: the transport is gone.
       if (!participant.mayPublish(request.source)) {
         throw new AppError('FORBIDDEN', `not allowed to publish ${request.source}`);
@@ -44,7 +44,11 @@ export const produce = defineHandler({
       if (transport.closed) throw new AppError('INVALID_STATE', 'transport closed');
       // mediasoup rejects RTP parameters it cannot use: TypeError/UnsupportedError in Node, a
       // plain Error from the worker (e.g. a MID, SSRC or RID already used on this transport).
-      throw new AppError('INVALID_PAYLOAD', 'unusable RTP parameters');
+      if (error instanceof Error) {
+        participant.log.warn('produce refused', { error: String(error) });
+        throw new AppError('INVALID_PAYLOAD', 'unusable RTP parameters');
+      }
+      throw error;
     }
     if (participant.closed) {
       producer.close();
