@@ -122,6 +122,12 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   #sendTransport: types.Transport | undefined;
   #recvTransport: types.Transport | undefined;
   #consumeChain: Promise<void> = Promise.resolve();
+  /** Republishing after a reset or a rejoin, one after another. */
+  #publishChain: Promise<void> = Promise.resolve();
+  /** Local tracks to publish again on the current send transport (after a reset or a rejoin). */
+  readonly #awaitingRepublish = new Set<LocalTrack>();
+  /** Undoes #leaveWithPage. */
+  #stopLeavingWithPage: (() => void) | undefined;
   #roleChain: Promise<void> = Promise.resolve();
   #resumeCredential: string;
   /** Mute state per local track as the server last confirmed it, and requests still unanswered. */
@@ -326,6 +332,11 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
    */
   async unpublish(track: LocalTrack): Promise<void> {
     const trackId = track.id;
+    // Waiting to go out again after a reset: it just does not.
+    if (this.#awaitingRepublish.delete(track)) {
+      track.stop();
+      return;
+    }
     if (this.localParticipant.tracks.get(trackId) !== track) return;
     if (!track.producer.closed) track.producer.pause();
     try {
@@ -411,10 +422,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     if (typeof window === 'undefined') return;
     const onPageHide = (event: PageTransitionEvent) => {
       if (event.persisted) return; // kept in the back/forward cache; may come back
-      window.removeEventListener('pagehide', onPageHide);
       this.#teardown('client');
     };
     window.addEventListener('pagehide', onPageHide);
+    this.#stopLeavingWithPage = () => window.removeEventListener('pagehide', onPageHide);
   }
 
   // ---- recovery
@@ -479,8 +490,16 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     await Promise.all(
       [this.#sendTransport, this.#recvTransport].map(async (transport) => {
         if (!transport || transport.closed) return;
-        const { iceParameters } = await this.#request('restartIce', { transportId: transport.id });
-        await transport.restartIce({ iceParameters });
+        try {
+          const { iceParameters } = await this.#request('restartIce', {
+            transportId: transport.id,
+          });
+          await transport.restartIce({ iceParameters });
+        } catch (error) {
+          // Replaced while we were away (the room moved workers): the mediaReset naming the new
+          // transports is among the events that follow the welcome.
+          if (!isCode(error, 'NOT_FOUND')) throw error;
+        }
       }),
     );
   }
@@ -495,53 +514,66 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       this.emit('participantLeft', participant);
     }
     for (const track of this.localParticipant.tracks.values()) track.mutedByHost = false;
+    this.#holdForRepublish();
     await this.#join();
     for (const participant of this.participants.values())
       this.emit('participantJoined', participant);
-    await this.#republish();
+    await this.#republishInOrder();
   }
 
   /** The room moved to another media worker: new transports, same captures on new producers. */
   #onMediaReset(recv: TransportOptions | null, send: TransportOptions | null): void {
     for (const track of [...this.#tracksByConsumer.values()]) this.#dropTrack(track);
+    this.#holdForRepublish();
     this.#openTransports(recv, send);
-    this.#republish().then(
+    this.#republishInOrder().then(
       () => this.emit('reconnected', 'media-reset'),
       (error: unknown) => this.#reportError(error),
     );
   }
 
-  /** Every local track goes out again on the current send transport; failures are reported. */
-  async #republish(): Promise<void> {
-    const tracks = [...this.localParticipant.tracks.values()];
+  /** The published tracks' producers are gone with their transport: they go out again. */
+  #holdForRepublish(): void {
+    for (const track of this.localParticipant.tracks.values()) this.#awaitingRepublish.add(track);
     this.localParticipant.tracks.clear();
-    for (const track of tracks) {
+  }
+
+  /** After the republish already under way, if any (two resets in a row share the tracks). */
+  #republishInOrder(): Promise<void> {
+    const run = this.#publishChain.then(() => this.#republish());
+    this.#publishChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Every held track goes out again on the current send transport; failures are reported. */
+  async #republish(): Promise<void> {
+    for (const track of [...this.#awaitingRepublish]) {
+      if (this.#closed) return;
+      const transport = this.#sendTransport;
       try {
-        await this.#republishTrack(track);
+        await this.#republishTrack(track, transport);
+        this.#awaitingRepublish.delete(track);
       } catch (error) {
+        // Another reset replaced the transport meanwhile: its republish takes the track.
+        if (this.#sendTransport !== transport) continue;
+        this.#awaitingRepublish.delete(track);
+        track.stop();
         this.#reportError(error);
       }
     }
   }
 
-  async #republishTrack(track: LocalTrack): Promise<void> {
-    const transport = this.#sendTransport;
+  async #republishTrack(track: LocalTrack, transport: types.Transport | undefined): Promise<void> {
     if (!transport || captureEnded(track)) {
       track.stop();
       return;
     }
-    let producer: types.Producer;
-    try {
-      producer = await transport.produce({
-        track: track.mediaStreamTrack,
-        appData: { source: track.source },
-        stopTracks: false,
-        ...track.publishOptions,
-      });
-    } catch (error) {
-      track.stop();
-      throw error;
-    }
+    const producer = await transport.produce({
+      track: track.mediaStreamTrack,
+      appData: { source: track.source },
+      stopTracks: false,
+      ...track.publishOptions,
+    });
     if (captureEnded(track)) {
       // Unpublished while it was going out again.
       producer.close();
@@ -849,6 +881,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     this.#closed = true;
     for (const track of [...this.#tracksByConsumer.values()]) this.#dropTrack(track);
     for (const track of this.localParticipant.tracks.values()) track.stop();
+    for (const track of this.#awaitingRepublish) track.stop();
+    this.#awaitingRepublish.clear();
+    this.#stopLeavingWithPage?.();
     this.#sendTransport?.close();
     this.#recvTransport?.close();
     this.#socket.disconnect();

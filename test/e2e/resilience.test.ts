@@ -11,7 +11,7 @@ import {
   viewerIdentity,
   watchVideo,
 } from './faults.js';
-import { goLive, watch } from './pages.js';
+import { goLive, waitForDecodedFrames, watch } from './pages.js';
 
 describe('resilience in real Chromium', function () {
   this.timeout(120_000);
@@ -65,6 +65,44 @@ describe('resilience in real Chromium', function () {
       assert.equal(counts.producers, 2, 'the host publishes camera and microphone again');
       assert.deepEqual(await host.evaluate('window.__membership'), []);
       console.log(`      worker SIGKILL → media back on every viewer: ${backAfter} ms`);
+    });
+  });
+
+  describe('with two media workers', function () {
+    let server: TestServer;
+    beforeEach(async function () {
+      server = await startTestServer({ MEDIA_WORKERS: '2', RECONNECT_GRACE_MS: '20000' });
+    });
+    afterEach(async function () {
+      for (const context of browser.contexts()) await context.close();
+      await server.close();
+    });
+
+    it('the worker a room moves to dies too: two resets in a row, the host republishes once, the viewer decodes', async function () {
+      const room = 'double-reset';
+      const host = await browser.newPage();
+      await goLive(host, server.url, room);
+      const viewer = await watchVideo(await browser.newContext(), server.url, room);
+      const oldTrack = await viewer.getAttribute('#stage .tile[data-track-id]', 'data-track-id');
+      const moving = server.rooms.rooms.get(room)!;
+      const first = moving.media.index;
+      process.kill(moving.media.worker.pid, 'SIGKILL');
+      await eventually(() => assert.notEqual(moving.media.index, first), 15_000, 'moved once');
+      process.kill(moving.media.worker.pid, 'SIGKILL');
+      await waitForDecodedFrames(
+        viewer,
+        `#stage .tile[data-track-id]:not([data-track-id="${oldTrack}"]) video`,
+        5,
+        60_000,
+      );
+      await eventually(
+        async () => {
+          const counts = await workerCounts(server);
+          assert.equal(counts.producers, 2, 'camera and microphone, each once');
+        },
+        20_000,
+        'host republished',
+      );
     });
   });
 

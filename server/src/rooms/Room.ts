@@ -384,17 +384,20 @@ export class Room {
 
   /** Desired (every track of every other visible participant) against actual (consumers). */
   async #reconcile(subscriber: Participant): Promise<void> {
-    for (const publisher of this.#visibleOthers(subscriber)) {
-      for (const track of [...publisher.tracks.values()]) {
-        if (subscriber.closed || !subscriber.joined) return;
-        try {
-          await this.#subscribe(subscriber, publisher, track);
-        } catch (error) {
-          subscriber.log.error('could not subscribe to a track', {
-            trackId: track.producer.id,
-            error: String(error),
-          });
-        }
+    // One snapshot per pass, so that under a consumer cap the tracks are taken in a stable order
+    // (a track published during the pass waits for the next one, which its publish queued).
+    const wanted = this.#visibleOthers(subscriber).flatMap((publisher) =>
+      [...publisher.tracks.values()].map((track) => ({ publisher, track })),
+    );
+    for (const { publisher, track } of wanted) {
+      if (subscriber.closed || !subscriber.joined) return;
+      try {
+        await this.#subscribe(subscriber, publisher, track);
+      } catch (error) {
+        subscriber.log.error('could not subscribe to a track', {
+          trackId: track.producer.id,
+          error: String(error),
+        });
       }
     }
   }
