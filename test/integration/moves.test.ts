@@ -286,4 +286,32 @@ describe('room core: moves off dead workers', function () {
       assert.ok((await request(host.socket, 'removeFromStage', { identity: hand.identity })).ok);
     }
   });
+  it('a hung worker (SIGSTOP) is killed by the watchdog: requests waiting on it are answered, the room moves', async function () {
+    server = await startTestServer({
+      MEDIA_WORKERS: '1',
+      MEDIA_WORKER_WATCHDOG_TIMEOUT_MS: '1000',
+    });
+    const R = 'hung-worker';
+    const host = await peer(R, 'host', 'host');
+    const viewer = await peer(R, 'viewer', 'audience');
+    const room = openRoom(server, R);
+    const hungPid = room.media.worker.pid;
+    process.kill(hungPid, 'SIGSTOP');
+    try {
+      // Sent to the stopped worker: without the watchdog it would wait for ever, and every later
+      // request of the host would queue behind it.
+      const stuck = await produceVideo(host.socket, host.join.sendTransport!.id);
+      assert.equal(stuck.ok, false, 'the produce on the hung worker fails');
+      const [hostReset] = await settledOnLiveRouter(R, [host, viewer]);
+      assert.notEqual(room.media.worker.pid, hungPid, 'a new worker');
+      const trackId = await publishAfterReset(host, hostReset!, 1);
+      await nextEvent(viewer.socket, 'newConsumer', (c) => c.trackId === trackId, 10_000);
+    } finally {
+      try {
+        process.kill(hungPid, 'SIGKILL');
+      } catch {
+        // killed by the watchdog, as it should be
+      }
+    }
+  });
 });

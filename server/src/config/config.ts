@@ -28,6 +28,7 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   MEDIA_WORKERS: z.coerce.number().int().min(0).max(256).default(0),
   MEDIA_WORKER_LOG_LEVEL: z.enum(['debug', 'warn', 'error', 'none']).default('warn'),
+  MEDIA_WORKER_WATCHDOG_TIMEOUT_MS: positiveInt.default(10_000),
   MEDIA_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
   MEDIA_ANNOUNCED_IP: z.string().optional(),
   MEDIA_PORT_BASE: port.default(40000),
@@ -64,6 +65,8 @@ export interface Config {
   readonly media: {
     readonly workers: number;
     readonly workerLogLevel: 'debug' | 'warn' | 'error' | 'none';
+    /** A worker that does not answer a ping within timeoutMs is killed (and replaced). */
+    readonly watchdog: { readonly intervalMs: number; readonly timeoutMs: number };
     readonly listenIp: string;
     readonly announcedIp: string | undefined;
     /** Worker i listens on portBase + i (UDP and TCP); 0 picks free ports. */
@@ -163,6 +166,10 @@ export function loadConfig(
     media: {
       workers: env.MEDIA_WORKERS === 0 ? os.availableParallelism() : env.MEDIA_WORKERS,
       workerLogLevel: env.MEDIA_WORKER_LOG_LEVEL,
+      watchdog: {
+        intervalMs: Math.min(5_000, env.MEDIA_WORKER_WATCHDOG_TIMEOUT_MS),
+        timeoutMs: env.MEDIA_WORKER_WATCHDOG_TIMEOUT_MS,
+      },
       listenIp: env.MEDIA_LISTEN_IP,
       announcedIp: env.MEDIA_ANNOUNCED_IP,
       portBase: env.MEDIA_PORT_BASE,

@@ -3,6 +3,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
+import { WorkerWatchdog } from './WorkerWatchdog.js';
 
 export interface MediaWorker {
   readonly index: number;
@@ -34,12 +35,24 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #config: Config['media'];
   readonly #log: Logger;
   readonly #slots: (MediaWorker | undefined)[] = [];
+  readonly #watchdog: WorkerWatchdog;
   #closed = false;
 
   private constructor(config: Config['media'], log: Logger) {
     super();
     this.#config = config;
     this.#log = log;
+    this.#watchdog = new WorkerWatchdog(config.watchdog, (worker) => {
+      this.#log.error('mediasoup worker does not answer; killing it', {
+        pid: worker.pid,
+        timeoutMs: config.watchdog.timeoutMs,
+      });
+      try {
+        process.kill(worker.pid, 'SIGKILL');
+      } catch {
+        // Gone already: its 'died' event is on the way.
+      }
+    });
   }
 
   static async start(config: Config['media'], log: Logger): Promise<WorkerPool> {
@@ -103,6 +116,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#watchdog.stop();
     for (const w of this.workers) w.worker.close();
     this.#slots.length = 0;
   }
@@ -129,6 +143,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       webRtcServer.observer.on('webrtctransporthandled', () => (slot.transports += 1));
       webRtcServer.observer.on('webrtctransportunhandled', () => (slot.transports -= 1));
       worker.on('died', (error) => this.#onDied(slot, error));
+      this.#watchdog.watch(worker);
       this.#log.info('mediasoup worker started', { index, pid: worker.pid });
       return slot;
     } catch (error) {
