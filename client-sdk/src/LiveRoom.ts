@@ -554,8 +554,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
         await this.#republishTrack(track, transport);
         this.#awaitingRepublish.delete(track);
       } catch (error) {
-        // Another reset replaced the transport meanwhile: its republish takes the track.
-        if (this.#sendTransport !== transport) continue;
+        // Another reset replaced the transport meanwhile, or the server has dropped it already
+        // (its worker died; the mediaReset naming the new one is on its way): the next republish
+        // takes the track.
+        if (this.#sendTransport !== transport || isCode(error, 'NOT_FOUND')) continue;
         this.#awaitingRepublish.delete(track);
         track.stop();
         this.#reportError(error);
@@ -612,6 +614,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
         track.stop();
       }
       this.localParticipant.tracks.clear();
+      for (const track of this.#awaitingRepublish) track.stop();
+      this.#awaitingRepublish.clear();
       this.#sendTransport?.close();
       this.#sendTransport = undefined;
       this.emit('roleChanged', event.role, event);

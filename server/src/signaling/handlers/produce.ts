@@ -41,7 +41,7 @@ export const produce = defineHandler({
         throw new AppError('FORBIDDEN', `not allowed to publish ${request.source}`);
       }
       // Closed meanwhile (the participant left, or its worker died and the room is moving).
-      if (transport.closed) throw new AppError('INVALID_STATE', 'transport closed');
+      if (transport.closed) throw new AppError('NOT_FOUND', 'no such transport');
       // mediasoup rejects RTP parameters it cannot use: TypeError/UnsupportedError in Node, a
       // plain Error from the worker (e.g. a MID, SSRC or RID already used on this transport).
       if (error instanceof Error) {
