@@ -280,8 +280,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
 
   /**
    * Muting stops the media at once (privacy first), unmuting waits for the server. When the
-   * last request for the track is answered, the track shows what the server has; a failure is
-   * thrown after that.
+   * last request for the track is answered, the track shows what the server has (a mute of a
+   * producer the server no longer has stays on); a failure is thrown after that.
    */
   async #setMutedBySelf(track: LocalTrack, muted: boolean): Promise<void> {
     const state = this.#selfMute.get(track) ?? { confirmed: track.mutedBySelf, pending: 0 };
@@ -294,6 +294,11 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     try {
       await this.#request(muted ? 'pauseTrack' : 'resumeTrack', { trackId: track.id });
       state.confirmed = muted;
+    } catch (error) {
+      // The server no longer has this producer (a media reset is republishing it): the mute
+      // stays on here, and the republish sends it along with the new producer.
+      if (muted && isCode(error, 'NOT_FOUND')) state.confirmed = true;
+      throw error;
     } finally {
       state.pending -= 1;
       if (state.pending === 0) {
