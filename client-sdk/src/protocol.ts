@@ -96,6 +96,8 @@ export interface JoinResponse {
   recvTransport: TransportOptions | null;
   /** Created at join for everyone who may publish. */
   sendTransport: TransportOptions | null;
+  /** How many watch the room now (see ViewerCount); updated by `viewerCount` events. */
+  viewerCount: number;
 }
 
 export interface ConnectTransportRequest {
@@ -265,6 +267,24 @@ export interface TrackStalled {
   stalled: boolean;
 }
 
+/**
+ * Sent to everyone every few seconds while it changes. In a large room the audience does not
+ * hear of each other's joins and leaves (presence would cost N² messages); this is how they
+ * know how many watch. Counts the audience (joined, not hidden, not on stage).
+ */
+export interface ViewerCount {
+  count: number;
+}
+
+/**
+ * Dynacast, to a publisher: encode the simulcast layers 0..maxSpatialLayer of this track; nobody
+ * watches the ones above. Sent when the need changes; a new track starts with every layer on.
+ */
+export interface PublisherLayers {
+  trackId: string;
+  maxSpatialLayer: number;
+}
+
 export interface ServerDraining {
   /** The server exits at the latest this many ms from now. */
   deadlineMs: number;
@@ -324,6 +344,10 @@ export interface ServerToClientEvents {
   mediaReset: (event: MediaReset) => void;
   /** A track's media stopped (or started again) arriving at the server. */
   trackStalled: (event: TrackStalled) => void;
+  /** Every few seconds while it changes: how many watch (the join reply has the first figure). */
+  viewerCount: (event: ViewerCount) => void;
+  /** To a publisher: which simulcast layers of its track anyone needs (dynacast). */
+  publisherLayers: (event: PublisherLayers) => void;
   /** The server is shutting down; it takes no new joins and exits by the deadline. */
   serverDraining: (event: ServerDraining) => void;
   /** Sent before the server closes the connection on its side. */

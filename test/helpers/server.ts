@@ -54,14 +54,16 @@ export async function workerCounts(
     totals.routers += dump.routerIds.length;
   }
   for (const room of server.rooms.rooms.values()) {
-    const dump = (await room.router.dump()) as {
-      transportIds: string[];
-      mapProducerIdConsumerIds: Record<string, unknown>;
-      mapConsumerIdProducerId: Record<string, unknown>;
-    };
-    totals.transports += dump.transportIds.length;
-    totals.producers += Object.keys(dump.mapProducerIdConsumerIds).length;
-    totals.consumers += Object.keys(dump.mapConsumerIdProducerId).length;
+    for (const { router } of room.routers.all) {
+      const dump = (await router.dump()) as {
+        transportIds: string[];
+        mapProducerIdConsumerIds: Record<string, unknown>;
+        mapConsumerIdProducerId: Record<string, unknown>;
+      };
+      totals.transports += dump.transportIds.length;
+      totals.producers += Object.keys(dump.mapProducerIdConsumerIds).length;
+      totals.consumers += Object.keys(dump.mapConsumerIdProducerId).length;
+    }
   }
   return totals;
 }

@@ -25,11 +25,14 @@ import {
   eventually,
   openRoom,
   startTestServer,
+  TEST_KEYS,
   useTestServer,
   workerCounts,
   type TestServer,
 } from '../helpers/server.js';
-import type { Grants, Role } from '../../server/src/auth/grants.js';
+import { defaultGrants, type Grants, type Role } from '../../server/src/auth/grants.js';
+import { mintToken } from '../../server/src/auth/tokens.js';
+import { loadConfig } from '../../server/src/config/config.js';
 
 // Limits and refusals (README "Failure behaviour" → hostile clients, dropped connections), each
 // checked against what the server really holds: room maps, the worker's own dumps, exact codes.
@@ -48,6 +51,7 @@ async function attempt(
   url: string,
   auth: HandshakeAuth,
   options: Partial<ManagerOptions & SocketOptions> = {},
+  settleMs = 5000,
 ): Promise<Attempt> {
   const socket: TestSocket = io(url, {
     auth,
@@ -59,7 +63,10 @@ async function attempt(
   const events = recordEvents(socket);
   const result: Attempt = { socket, events };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('connection attempt did not settle')), 5000);
+    const timer = setTimeout(
+      () => reject(new Error('connection attempt did not settle')),
+      settleMs,
+    );
     const done = () => (clearTimeout(timer), resolve());
     socket.once('welcome', (welcome) => ((result.welcome = welcome), done()));
     socket.once('connect_error', (error: Error & { data?: ErrorBody }) => {
@@ -483,43 +490,195 @@ describe('limits with a real worker and real socket.io', function () {
     });
   });
 
-  describe('per-IP limits (exact counts in real time: each budget is a fresh server’s)', function () {
-    // rate-limiter-flexible keeps real time: an IP's window opens at its first connection or
-    // request and lasts the period. Every test socket comes from 127.0.0.1, and each test has a
-    // server of its own, so each count below starts in a window its first attempt opens.
+  describe('connection and request budgets (exact counts in real time: each budget is a fresh server’s)', function () {
+    // rate-limiter-flexible keeps real time: a key's window opens at its first charge and lasts
+    // the period. Every test socket comes from 127.0.0.1, one address like an audience behind a
+    // NAT, and each test has a server of its own, so each count starts in a window its first
+    // attempt opens. The next one-minute window is not waited for: a test cannot wait a minute.
     const windowOver = () => new Promise((resolve) => setTimeout(resolve, 1100));
 
-    it('RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE=N: N connections are welcomed, the next is RATE_LIMITED at the handshake', async function () {
+    const refusedBy = {
+      token: { code: 'RATE_LIMITED', message: 'too many connections with this token; retry later' },
+      ceiling: {
+        code: 'RATE_LIMITED',
+        message: 'too many connections from this address; retry later',
+      },
+      failed: {
+        code: 'RATE_LIMITED',
+        message: 'too many refused tokens from this address; retry later',
+      },
+    } as const;
+
+    /** How an attempt ended, comparable with deepEqual: 'welcome', or the handshake's refusal. */
+    function outcome(result: Attempt): 'welcome' | ErrorBody | string {
+      if (result.welcome) return 'welcome';
+      return result.connectError?.data ?? `not refused: ${result.disconnectReason}`;
+    }
+
+    /** Connects from this test (the socket is closed after it) and says how it ended. */
+    function tryWith(server: TestServer, sockets: TestSocket[]) {
+      return async (auth: HandshakeAuth) => {
+        const result = await attempt(server.url, auth);
+        sockets.push(result.socket);
+        return outcome(result);
+      };
+    }
+
+    it('200 viewers behind one address with valid tokens, all at once, under the default limits: every one is welcomed and joins', async function () {
+      this.timeout(120_000);
+      const N = 200;
+      // The helper raises the per-IP budgets for other tests; '' unsets them: the real defaults.
+      const defaults = {
+        RATE_LIMIT_REQUESTS_PER_SECOND: '',
+        RATE_LIMIT_IP_REQUESTS_PER_SECOND: '',
+        RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE: '',
+        RATE_LIMIT_IP_FAILED_CONNECTIONS_PER_MINUTE: '',
+        RATE_LIMIT_TOKEN_CONNECTIONS_PER_MINUTE: '',
+      };
+      await withServer(defaults, async (server, sockets) => {
+        assert.deepEqual(server.config.rateLimits, loadConfig({}).rateLimits, 'default limits');
+        const R = 'nat-audience';
+        const results = await Promise.all(
+          Array.from({ length: N }, (_, i) =>
+            attempt(server.url, { token: tokenFor(R, `v${i}`, 'audience') }, {}, 60_000),
+          ),
+        );
+        sockets.push(...results.map((result) => result.socket));
+        const refused = results.map(outcome).filter((end) => end !== 'welcome');
+        assert.deepEqual(refused, [], 'nobody refused');
+        const joins = await Promise.all(
+          results.map((result) =>
+            request(result.socket, 'join', {
+              rtpCapabilities: result.welcome!.routerRtpCapabilities,
+            }),
+          ),
+        );
+        assert.deepEqual(
+          joins.filter((ack) => !ack.ok),
+          [],
+          'every join answered ok',
+        );
+        const room = openRoom(server, R);
+        assert.equal(room.participants.size, N);
+        assert.ok(
+          [...room.participants.values()].every((p) => p.joined),
+          'all joined',
+        );
+        assert.equal((await workerCounts(server)).transports, N, 'a receive transport each');
+      });
+    });
+
+    it('refused tokens: UNAUTHORIZED with the reason while the address’s failed budget lasts, then RATE_LIMITED; valid tokens from there still connect', async function () {
+      const FAILED = 5;
+      const CEILING = 2;
+      await withServer(
+        {
+          RATE_LIMIT_IP_FAILED_CONNECTIONS_PER_MINUTE: String(FAILED),
+          RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE: String(CEILING),
+        },
+        async (server, sockets) => {
+          const tryAuth = tryWith(server, sockets);
+          const R = 'bad-tokens';
+          const claims = { identity: 'x', grants: defaultGrants(R, 'audience'), ttlSeconds: 60 };
+          const expired = mintToken(TEST_KEYS, { ...claims, now: Date.now() - 120_000 });
+          const forged = mintToken({ ...TEST_KEYS, apiSecret: 'x'.repeat(40) }, claims);
+          const bad: [string, string][] = [
+            ['', 'an access token is required'],
+            ['x'.repeat(9000), 'access token too large'],
+            ['not-a-token', 'invalid access token'],
+            [forged, 'invalid access token'],
+            [expired, 'access token expired'],
+          ];
+          assert.equal(bad.length, FAILED);
+          for (const [token, message] of bad) {
+            assert.deepEqual(await tryAuth({ token }), { code: 'UNAUTHORIZED', message }, message);
+          }
+          for (const [token, message] of bad) {
+            assert.deepEqual(await tryAuth({ token }), refusedBy.failed, message);
+          }
+          assert.equal(server.rooms.rooms.size, 0, 'a refused token costs no room');
+          // The bad ones charged neither a valid token's budget nor the address's ceiling.
+          assert.equal(await tryAuth({ token: tokenFor(R, 'a', 'audience') }), 'welcome');
+          assert.equal(await tryAuth({ token: tokenFor(R, 'b', 'audience') }), 'welcome');
+          assert.deepEqual(
+            await tryAuth({ token: tokenFor(R, 'c', 'audience') }),
+            refusedBy.ceiling,
+          );
+          assert.deepEqual(
+            await tryAuth({ token: 'not-a-token' }),
+            refusedBy.failed,
+            'still spent',
+          );
+          assert.deepEqual(identities(server, R), ['a', 'b']);
+        },
+      );
+    });
+
+    it('one token reconnecting in a loop is RATE_LIMITED past its budget, re-minted or not; its live connection stays; other tokens from the address connect', async function () {
+      const PER_TOKEN = 3;
+      const CEILING = 6;
+      await withServer(
+        {
+          RATE_LIMIT_TOKEN_CONNECTIONS_PER_MINUTE: String(PER_TOKEN),
+          RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE: String(CEILING),
+        },
+        async (server, sockets) => {
+          const tryAuth = tryWith(server, sockets);
+          const R = 'token-loop';
+          const token = tokenFor(R, 'looper', 'audience');
+          const loop: unknown[] = [];
+          for (let i = 0; i < 10; i++) loop.push(await tryAuth({ token }));
+          assert.deepEqual(loop, [
+            ...Array<string>(PER_TOKEN).fill('welcome'),
+            ...Array<unknown>(10 - PER_TOKEN).fill(refusedBy.token),
+          ]);
+          // The budget is the identity's in its room, not the token string's.
+          const reminted = tokenFor(R, 'looper', 'audience', { name: 'again' });
+          assert.notEqual(reminted, token);
+          assert.deepEqual(await tryAuth({ token: reminted }), refusedBy.token, 're-minted');
+          assert.equal(
+            await tryAuth({ token: tokenFor('elsewhere', 'looper', 'audience') }),
+            'welcome',
+            'the same identity in another room is another token',
+          );
+          // The refused attempts did not replace the live connection (the last one welcomed).
+          const live = sockets[PER_TOKEN - 1]!;
+          assert.equal(live.connected, true, 'the last welcomed looper is still connected');
+          assert.equal(openRoom(server, R).participants.get('looper')?.connectionId, live.id);
+          // The loop spent the ceiling only for its welcomed connections: 3 + 1 of 6.
+          assert.equal(await tryAuth({ token: tokenFor(R, 'v1', 'audience') }), 'welcome');
+          assert.equal(await tryAuth({ token: tokenFor(R, 'v2', 'audience') }), 'welcome');
+          assert.deepEqual(
+            await tryAuth({ token: tokenFor(R, 'v3', 'audience') }),
+            refusedBy.ceiling,
+          );
+          assert.deepEqual(identities(server, R), ['looper', 'v1', 'v2']);
+        },
+      );
+    });
+
+    it('RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE=N: N connections with valid tokens are welcomed, the next is RATE_LIMITED at the handshake', async function () {
       const N = 3;
       await withServer(
         { RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE: String(N) },
         async (server, sockets) => {
           const R = 'ip-connections';
-          const tryConnect = async (identity: string) => {
-            const result = await attempt(server.url, { token: tokenFor(R, identity, 'audience') });
-            sockets.push(result.socket);
-            return result;
-          };
+          const tryAuth = tryWith(server, sockets);
+          const tryConnect = (identity: string) =>
+            tryAuth({ token: tokenFor(R, identity, 'audience') });
           for (let i = 0; i < N; i++) {
-            const result = await tryConnect(`c${i}`);
-            assert.ok(result.welcome, `connection ${i} welcomed`);
+            assert.equal(await tryConnect(`c${i}`), 'welcome', `connection ${i} welcomed`);
           }
-          const refused = await tryConnect('extra');
-          assert.equal(refused.welcome, undefined);
-          assert.deepEqual(refused.connectError?.data, {
-            code: 'RATE_LIMITED',
-            message: 'too many connections; retry later',
-          });
+          assert.deepEqual(await tryConnect('extra'), refusedBy.ceiling);
           assert.deepEqual(identities(server, R), ['c0', 'c1', 'c2']);
-          // A fixed one-minute window: leaving gives no budget back. (That the next window welcomes
-          // again is left out: a test cannot wait a minute, and the limiter's clock is real time.)
+          // A fixed one-minute window: leaving gives no budget back.
           sockets[0]!.disconnect();
           await eventually(
             () => assert.equal(openRoom(server, R).participants.size, N - 1, 'participants'),
             5000,
             'c0 left',
           );
-          assert.equal((await tryConnect('extra')).connectError?.data?.code, 'RATE_LIMITED');
+          assert.deepEqual(await tryConnect('extra'), refusedBy.ceiling);
           assert.deepEqual(identities(server, R), ['c1', 'c2']);
         },
       );

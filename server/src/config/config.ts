@@ -34,6 +34,9 @@ const envSchema = z.object({
   MEDIA_PORT_BASE: port.default(40000),
   MEDIA_INITIAL_OUTGOING_BITRATE: positiveInt.default(1_000_000),
   MEDIA_MAX_INCOMING_BITRATE: positiveInt.default(5_000_000),
+  MEDIA_WORKER_MAX_CONSUMERS: positiveInt.default(1000),
+  MEDIA_KEYFRAME_REQUEST_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  MEDIA_DYNACAST: flag.default(true),
   LIVESTAGE_API_KEY: z.string().min(3).optional(),
   LIVESTAGE_API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TOKEN_DEFAULT_TTL_SECONDS: positiveInt.default(4 * 3600),
@@ -44,13 +47,17 @@ const envSchema = z.object({
   MAX_TRANSPORTS_PER_PARTICIPANT: positiveInt.default(4),
   MAX_PRODUCERS_PER_PARTICIPANT: positiveInt.default(4),
   MAX_CONSUMERS_PER_PARTICIPANT: positiveInt.default(200),
+  ROOM_AUDIENCE_PRESENCE_LIMIT: z.coerce.number().int().min(0).default(100),
+  ROOM_VIEWER_COUNT_INTERVAL_MS: positiveInt.default(2_000),
   RECONNECT_GRACE_MS: z.coerce.number().int().min(0).default(20_000),
   MEDIA_INACTIVE_AFTER_MS: positiveInt.default(5_000),
   MEDIA_CLOSE_AFTER_MS: positiveInt.default(30_000),
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
   RATE_LIMIT_REQUESTS_PER_SECOND: positiveInt.default(50),
-  RATE_LIMIT_IP_REQUESTS_PER_SECOND: positiveInt.default(500),
-  RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE: positiveInt.default(120),
+  RATE_LIMIT_IP_REQUESTS_PER_SECOND: positiveInt.default(5_000),
+  RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE: positiveInt.default(3_000),
+  RATE_LIMIT_IP_FAILED_CONNECTIONS_PER_MINUTE: positiveInt.default(60),
+  RATE_LIMIT_TOKEN_CONNECTIONS_PER_MINUTE: positiveInt.default(30),
   STAGE_MAX: z.coerce.number().int().min(0).max(64).default(6),
   STAGE_HAND_TTL_MS: positiveInt.default(5 * 60_000),
   STAGE_INVITE_TTL_MS: positiveInt.default(60_000),
@@ -73,6 +80,15 @@ export interface Config {
     readonly portBase: number;
     readonly initialOutgoingBitrate: number;
     readonly maxIncomingBitrate: number;
+    /**
+     * Consumers one worker should carry (all rooms together). A room's viewers go to the
+     * least-loaded worker under it; past it on every worker, to the least loaded anyway.
+     */
+    readonly maxConsumersPerWorker: number;
+    /** At most one keyframe request per published stream this often (ms); 0: no throttle. */
+    readonly keyFrameRequestDelayMs: number;
+    /** Publishers are told to stop encoding simulcast layers that no viewer needs. */
+    readonly dynacast: boolean;
   };
   readonly auth: {
     readonly apiKey: string;
@@ -95,6 +111,13 @@ export interface Config {
     readonly maxConsumersPerParticipant: number;
     /** How long a participant whose connection dropped is kept for it to resume. */
     readonly reconnectGraceMs: number;
+    /**
+     * Past this many participants, a room is large: an audience member's join or leave is told
+     * to hosts only (not to the rest of the audience), and everyone follows `viewerCount`.
+     */
+    readonly audiencePresenceLimit: number;
+    /** How often the viewer count is sent while it changes. */
+    readonly viewerCountIntervalMs: number;
   };
   readonly liveness: {
     readonly checkIntervalMs: number;
@@ -109,6 +132,10 @@ export interface Config {
     readonly requestsPerSecondPerSocket: number;
     readonly requestsPerSecondPerIp: number;
     readonly connectionsPerMinutePerIp: number;
+    /** Connections refused for a bad or missing token, per IP: the abuse signal. */
+    readonly failedConnectionsPerMinutePerIp: number;
+    /** Connections per token (its identity in its room): one client reconnecting in a loop. */
+    readonly connectionsPerMinutePerToken: number;
   };
   readonly stage: {
     /** Guests on stage at once (hosts do not count). */
@@ -175,6 +202,9 @@ export function loadConfig(
       portBase: env.MEDIA_PORT_BASE,
       initialOutgoingBitrate: env.MEDIA_INITIAL_OUTGOING_BITRATE,
       maxIncomingBitrate: env.MEDIA_MAX_INCOMING_BITRATE,
+      maxConsumersPerWorker: env.MEDIA_WORKER_MAX_CONSUMERS,
+      keyFrameRequestDelayMs: env.MEDIA_KEYFRAME_REQUEST_DELAY_MS,
+      dynacast: env.MEDIA_DYNACAST,
     },
     auth: {
       apiKey: env.LIVESTAGE_API_KEY ?? 'dev-key',
@@ -192,6 +222,8 @@ export function loadConfig(
       maxProducersPerParticipant: env.MAX_PRODUCERS_PER_PARTICIPANT,
       maxConsumersPerParticipant: env.MAX_CONSUMERS_PER_PARTICIPANT,
       reconnectGraceMs: env.RECONNECT_GRACE_MS,
+      audiencePresenceLimit: env.ROOM_AUDIENCE_PRESENCE_LIMIT,
+      viewerCountIntervalMs: env.ROOM_VIEWER_COUNT_INTERVAL_MS,
     },
     liveness: {
       checkIntervalMs: Math.min(1000, env.MEDIA_INACTIVE_AFTER_MS),
@@ -203,6 +235,8 @@ export function loadConfig(
       requestsPerSecondPerSocket: env.RATE_LIMIT_REQUESTS_PER_SECOND,
       requestsPerSecondPerIp: env.RATE_LIMIT_IP_REQUESTS_PER_SECOND,
       connectionsPerMinutePerIp: env.RATE_LIMIT_IP_CONNECTIONS_PER_MINUTE,
+      failedConnectionsPerMinutePerIp: env.RATE_LIMIT_IP_FAILED_CONNECTIONS_PER_MINUTE,
+      connectionsPerMinutePerToken: env.RATE_LIMIT_TOKEN_CONNECTIONS_PER_MINUTE,
     },
     stage: {
       maxGuests: env.STAGE_MAX,

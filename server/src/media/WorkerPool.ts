@@ -11,6 +11,10 @@ export interface MediaWorker {
   readonly webRtcServer: types.WebRtcServer;
   routers: number;
   transports: number;
+  /** Consumers on this worker now, every room's (pipe consumers included). */
+  consumers: number;
+  /** Consumers promised to viewers placed here whose subscriptions are still being made. */
+  reservedConsumers: number;
 }
 
 export interface WorkerHealth {
@@ -19,6 +23,7 @@ export interface WorkerHealth {
   alive: boolean;
   routers: number;
   transports: number;
+  consumers: number;
   /** CPU seconds (user + system) and peak resident memory in KiB, as the worker reports them. */
   cpuUserSeconds: number;
   cpuSystemSeconds: number;
@@ -105,6 +110,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           alive: !w.worker.closed && !w.worker.died,
           routers: w.routers,
           transports: w.transports,
+          consumers: w.consumers,
           cpuUserSeconds: (usage?.ru_utime ?? 0) / 1000,
           cpuSystemSeconds: (usage?.ru_stime ?? 0) / 1000,
           maxRssKiB: usage?.ru_maxrss ?? 0,
@@ -135,10 +141,24 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           { ...listen, protocol: 'tcp' },
         ],
       });
-      const slot: MediaWorker = { index, worker, webRtcServer, routers: 0, transports: 0 };
+      const slot: MediaWorker = {
+        index,
+        worker,
+        webRtcServer,
+        routers: 0,
+        transports: 0,
+        consumers: 0,
+        reservedConsumers: 0,
+      };
       worker.observer.on('newrouter', (router) => {
         slot.routers += 1;
         router.observer.once('close', () => (slot.routers -= 1));
+        router.observer.on('newtransport', (transport) =>
+          transport.observer.on('newconsumer', (consumer) => {
+            slot.consumers += 1;
+            consumer.observer.once('close', () => (slot.consumers -= 1));
+          }),
+        );
       });
       webRtcServer.observer.on('webrtctransporthandled', () => (slot.transports += 1));
       webRtcServer.observer.on('webrtctransportunhandled', () => (slot.transports -= 1));

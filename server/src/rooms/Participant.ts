@@ -42,6 +42,8 @@ export interface Subscription {
   spatialLayers: number;
   quality: QualityPreference;
   viewportHeight: number | undefined;
+  /** The subscriber paused it (a hidden tile): it needs no layer (dynacast). */
+  pausedBySubscriber: boolean;
 }
 
 /** One connected client in a room: its grants, its transports and the tracks it sends and gets. */
@@ -61,8 +63,13 @@ export class Participant {
   pendingTransports = 0;
   /** A track was left unconsumed because of the consumer cap: retry when a consumer closes. */
   skippedForCap = false;
-  /** The router this participant's transports were made on (a move makes new ones). */
-  mediaRouterId: string | undefined;
+  /** Gives back the consumers reserved on a worker when this viewer was placed there. */
+  releasePlacement: (() => void) | undefined;
+  /**
+   * The audience at large was told of this participant (it joined a small room, or came on
+   * stage), so its leave goes to everyone; otherwise only hosts hear of it.
+   */
+  knownToAudience = false;
   /** A guest's place on stage; set and cleared by the room's stage only. */
   seat: Seat | undefined;
   /** Cap on what the server sends this participant (bits/s), set over the REST API; null: none. */
@@ -215,6 +222,8 @@ export class Participant {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#graceTimer);
+    this.releasePlacement?.();
+    this.releasePlacement = undefined;
     this.#missed = undefined;
     for (const transport of this.transports.values()) transport.close();
     this.transports.clear();

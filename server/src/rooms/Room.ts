@@ -12,19 +12,21 @@ import {
 } from '../media/transports.js';
 import type { MediaWorker } from '../media/WorkerPool.js';
 import { toWire } from '../media/wire.js';
+import { Dynacast } from './Dynacast.js';
 import {
   trackInfo,
   type Connection,
   type Participant,
   type PublishedTrack,
+  type Subscription,
 } from './Participant.js';
 import { consumerPriority, preferredSpatialLayer } from './qualityPolicy.js';
+import type { RoomRouter, RoomRouters } from './RoomRouters.js';
 import { RoomStage } from './RoomStage.js';
 
 export interface RoomOptions {
   name: string;
-  router: types.Router;
-  media: MediaWorker;
+  routers: RoomRouters;
   mediaConfig: Config['media'];
   limits: Config['rooms'];
   stageLimits: Config['stage'];
@@ -35,6 +37,8 @@ export interface RoomOptions {
 
 /** A transport asked of a worker that dies meanwhile is asked again of the next router. */
 const MAX_TRANSPORT_ATTEMPTS = 3;
+/** A publisher is told to drop a layer only after nobody needed it for this long. */
+const DYNACAST_LOWER_AFTER_MS = 2_000;
 
 /*
  * Concurrency model (the rule every method here follows)
@@ -50,80 +54,84 @@ const MAX_TRANSPORT_ATTEMPTS = 3;
  *   the missing ones. A publish, a join or a move only marks subscribers; a subscriber marked
  *   many times gets one pass.
  * - Room-wide decisions that must not interleave are synchronous: the stage (rooms/Stage.ts) is
- *   a synchronous state machine, and `moveTo` switches the router in one step and hands each
- *   participant's transport remake to its own queue. Nothing waits on a room-wide lock.
+ *   a synchronous state machine, and a router lost with its worker is replaced in RoomRouters in
+ *   one step, after which each participant's transport remake is handed to its own queue
+ *   (`routersChanged`). Nothing waits on a room-wide lock.
+ * - Media spreads over workers (RoomRouters): publishers send to the origin router; a viewer's
+ *   receiving transport is on the router it was placed on, and a track is piped there when the
+ *   viewer's consumer needs it (`#subscribe`).
  * - Every await can find the world changed: after it, a step checks that its participant,
  *   transport or producer is still there, and drops its work quietly (closing what it made) if not.
  */
 
-/** A live room on one router: who is in it, what they publish, and who receives what. */
+/** A live room over one or more routers: who is in it, what they publish, who receives what. */
 export class Room {
   readonly name: string;
   readonly participants = new Map<string, Participant>();
   /** Mic-link: who may publish besides the hosts, raised hands and invitations. */
   readonly stage: RoomStage;
+  readonly routers: RoomRouters;
   readonly #options: RoomOptions;
   readonly #liveness: ProducerLiveness;
-  #router: types.Router;
-  #media: MediaWorker;
+  readonly #dynacast: Dynacast;
+  readonly #viewerCountTimer: NodeJS.Timeout;
+  #viewerCountSent = 0;
   #closed = false;
   /** Subscribers with a reconcile pass already waiting on their queue. */
   readonly #reconcileQueued = new WeakSet<Participant>();
   /** Participants with a media reset already waiting on their queue. */
   readonly #resetQueued = new WeakSet<Participant>();
-  /** Set while the room's worker is dead and the room waits for its next router (moveTo). */
-  #moving: Deferred | undefined;
 
   constructor(options: RoomOptions) {
     this.name = options.name;
-    this.#router = options.router;
-    this.#media = options.media;
+    this.routers = options.routers;
     this.#options = options;
     this.stage = new RoomStage(this, options.stageLimits, options.log);
     this.#liveness = new ProducerLiveness(options.liveness);
+    this.#dynacast = new Dynacast({
+      enabled: options.mediaConfig.dynacast,
+      lowerAfterMs: DYNACAST_LOWER_AFTER_MS,
+    });
+    this.#viewerCountTimer = setInterval(
+      () => this.#sendViewerCount(),
+      options.limits.viewerCountIntervalMs,
+    );
+    this.#viewerCountTimer.unref();
   }
 
-  /** The room's router; a new one after the room moved off a dead worker. */
+  /** The origin router (where publishers are); a new one after its worker died. */
   get router(): types.Router {
-    return this.#router;
+    return this.routers.origin.router;
   }
 
+  /** The origin's worker. */
   get media(): MediaWorker {
-    return this.#media;
+    return this.routers.origin.media;
+  }
+
+  get originWorkerIndex(): number {
+    return this.routers.origin.media.index;
+  }
+
+  /** The worker a participant receives media from (its receiving transport's). */
+  workerIndexOf(identity: string): number | undefined {
+    const transport = this.participants.get(identity)?.recvTransport;
+    if (!transport || transport.closed) return undefined;
+    return this.routers.byRouterId(transport.appData.routerId as string)?.media.index;
+  }
+
+  /** Dynacast's current wish for a track: encode layers 0..this. */
+  layersNeeded(trackId: string): number | undefined {
+    return this.#dynacast.needed(trackId);
   }
 
   /**
-   * The worker under this room died (its transports, producers and consumers with it). Moves the
-   * room to `router` on a healthy worker at once: every participant keeps its place, seat and
-   * subscriptions to come; each gets new transports on its own queue and is told to publish
-   * again. Called again if the new worker dies too; the last router wins.
+   * A router of the room died with its worker and its replacement is in place (RoomRouters):
+   * whoever had a transport on it gets new ones on its own queue and is told to publish again;
+   * everyone else's reset finds its transports alive and does nothing.
    */
-  moveTo(router: types.Router, media: MediaWorker): void {
-    this.#router = router;
-    this.#media = media;
-    this.#moving?.resolve();
-    this.#moving = undefined;
+  routersChanged(): void {
     for (const participant of this.participants.values()) this.#scheduleMediaReset(participant);
-  }
-
-  /**
-   * The room's worker died and a move has begun: until `moveTo`, whoever needs a transport
-   * waits for the new router instead of failing on the dead one (a join, a guest's seat).
-   */
-  routerLost(): void {
-    if (this.#moving || this.#closed) return;
-    this.#moving = deferred();
-    // Rejected if the room closes instead; only those waiting for it care.
-    this.#moving.promise.catch(() => undefined);
-  }
-
-  /** The current router once it is alive: waits for a move under way. */
-  async #liveRouter(): Promise<types.Router> {
-    while (this.#router.closed) {
-      if (this.#closed || !this.#moving) throw new AppError('UNAVAILABLE', 'media server lost');
-      await this.#moving.promise;
-    }
-    return this.#router;
   }
 
   #scheduleMediaReset(participant: Participant): void {
@@ -146,7 +154,7 @@ export class Room {
   /** Runs on the participant's own queue, after whatever it was doing (a join, a produce). */
   async #remakeTransports(participant: Participant): Promise<void> {
     if (!participant.joined || participant.closed) return;
-    if (participant.mediaRouterId === this.#router.id) return;
+    if (hasLiveTransports(participant)) return;
     for (const transport of participant.transports.values()) transport.close();
     let recvTransport: types.WebRtcTransport<TransportAppData> | undefined;
     let sendTransport: types.WebRtcTransport<TransportAppData> | undefined;
@@ -157,17 +165,16 @@ export class Room {
       if (participant.closed) return;
       throw error;
     }
-    const router = this.#router;
-    if ([recvTransport, sendTransport].some((t) => t && t.appData.routerId !== router.id)) {
-      // The room moved again meanwhile; that move's reset, queued behind this one, remakes them.
+    if ([recvTransport, sendTransport].some((t) => t?.closed)) {
+      // A router died again meanwhile; that loss's reset, queued behind this one, remakes them.
       recvTransport?.close();
       sendTransport?.close();
       return;
     }
     participant.recvTransport = recvTransport;
-    participant.mediaRouterId = router.id;
     participant.emit('mediaReset', {
-      routerRtpCapabilities: toWire.rtpCapabilities(router.rtpCapabilities),
+      // Every router of the room has the same codecs, so the same capabilities.
+      routerRtpCapabilities: toWire.rtpCapabilities(this.router.rtpCapabilities),
       recvTransport: recvTransport ? transportOptions(recvTransport) : null,
       sendTransport: sendTransport ? transportOptions(sendTransport) : null,
     });
@@ -209,29 +216,70 @@ export class Room {
       this.stage.seatRevoked(participant);
       throw error;
     }
+    // A transport made on a router that died since is remade by the reset its loss queued
+    // behind this join.
     participant.recvTransport = recvTransport;
-    // Made on a router the room has left since (its worker died): the move's reset, queued
-    // behind this join, remakes them.
-    participant.mediaRouterId = this.#router.id;
-    for (const transport of [recvTransport, sendTransport]) {
-      if (transport && transport.appData.routerId !== this.#router.id) {
-        participant.mediaRouterId = undefined;
-      }
-    }
     participant.joined = true;
-    if (!participant.grants.hidden) {
-      const info = participant.info();
-      this.#toOthers(participant, (other) => other.emit('participantJoined', info));
-    }
+    this.#announceJoin(participant);
     this.stage.joined(participant);
     return {
       self: participant.info(),
-      participants: this.#visibleOthers(participant).map((p) => p.info()),
+      participants: this.#visibleOthers(participant)
+        .filter((other) => this.#knows(participant, other))
+        .map((p) => p.info()),
       stage: this.stage.info(),
       handQueue: this.stage.handQueueFor(participant),
       recvTransport: recvTransport ? transportOptions(recvTransport) : null,
       sendTransport: sendTransport ? transportOptions(sendTransport) : null,
+      viewerCount: this.#viewerCount(),
     };
+  }
+
+  /** Past the presence limit, the audience does not hear of each other (N² messages). */
+  get #large(): boolean {
+    return this.participants.size > this.#options.limits.audiencePresenceLimit;
+  }
+
+  /** Does `viewer` hear of `subject`'s presence? Hosts see everyone; the audience, who matters. */
+  #knows(viewer: Participant, subject: Participant): boolean {
+    return viewer.role === 'host' || subject.knownToAudience || subject.role !== 'audience';
+  }
+
+  #announceJoin(participant: Participant): void {
+    if (participant.grants.hidden) return;
+    participant.knownToAudience = !this.#large || participant.role !== 'audience';
+    const info = participant.info();
+    this.#toOthers(participant, (other) => {
+      if (this.#knows(other, participant)) other.emit('participantJoined', info);
+    });
+  }
+
+  /** From the stage: a guest everyone must see, including an audience that never heard of it. */
+  cameOnStage(participant: Participant): void {
+    if (participant.knownToAudience || participant.grants.hidden || !participant.joined) return;
+    participant.knownToAudience = true;
+    const info = participant.info();
+    this.#toOthers(participant, (other) => {
+      if (other.role !== 'host') other.emit('participantJoined', info);
+    });
+  }
+
+  /** The audience: joined, not hidden, not on stage. */
+  #viewerCount(): number {
+    let count = 0;
+    for (const p of this.participants.values()) {
+      if (p.joined && !p.closed && !p.grants.hidden && p.role === 'audience') count += 1;
+    }
+    return count;
+  }
+
+  #sendViewerCount(): void {
+    const count = this.#viewerCount();
+    if (count === this.#viewerCountSent) return;
+    this.#viewerCountSent = count;
+    for (const participant of this.participants.values()) {
+      if (participant.joined) participant.emit('viewerCount', { count });
+    }
   }
 
   /**
@@ -291,17 +339,17 @@ export class Room {
     return transport;
   }
 
-  /** If the worker dies under the request, the transport is made on the router the room moves to. */
+  /** If the worker dies under the request, the transport is made on the router that replaces it. */
   async #createTransportOnLiveRouter(
     participant: Participant,
     direction: 'send' | 'recv',
   ): Promise<types.WebRtcTransport<TransportAppData>> {
     for (let attempt = 1; ; attempt += 1) {
-      const router = await this.#liveRouter();
+      const { router, media } = await this.#routerFor(participant, direction);
       try {
         return await createWebRtcTransport(
           router,
-          this.#media.webRtcServer,
+          media.webRtcServer,
           this.#options.mediaConfig,
           { identity: participant.identity, direction, routerId: router.id },
           // A REST bitrate cap outlives the transport it was set on (a move makes new ones).
@@ -311,6 +359,28 @@ export class Room {
         if (!router.closed || attempt >= MAX_TRANSPORT_ATTEMPTS) throw error;
       }
     }
+  }
+
+  /**
+   * Publishers send to the origin. Hosts and guests receive there too (they are few, and it
+   * needs no pipe); the audience is placed by load (RoomRouters.placeViewer).
+   */
+  async #routerFor(participant: Participant, direction: 'send' | 'recv'): Promise<RoomRouter> {
+    if (direction === 'send' || participant.role !== 'audience') {
+      return this.routers.liveOrigin();
+    }
+    const expected = Math.max(
+      1,
+      this.#visibleOthers(participant).reduce(
+        (tracks, publisher) => tracks + publisher.tracks.size,
+        0,
+      ),
+    );
+    const { place, release } = await this.routers.placeViewer(expected);
+    participant.releasePlacement?.();
+    participant.releasePlacement = release;
+    if (participant.closed) release();
+    return place;
   }
 
   /**
@@ -337,6 +407,7 @@ export class Room {
       throw error;
     }
     producer.observer.once('close', () => {
+      this.#dynacast.forget(producer.id);
       if (publisher.tracks.delete(producer.id)) {
         const event = { identity: publisher.identity, trackId: producer.id };
         this.#toOthers(publisher, (other) => other.emit('trackUnpublished', event));
@@ -355,6 +426,11 @@ export class Room {
         producer.close();
       },
     });
+    if (producer.kind === 'video') {
+      this.#dynacast.watch(producer.id, trackInfo(track).spatialLayers, (trackId, layer) =>
+        publisher.emit('publisherLayers', { trackId, maxSpatialLayer: layer }),
+      );
+    }
     const published = { identity: publisher.identity, track: trackInfo(track) };
     this.#toOthers(publisher, (other) => {
       other.emit('trackPublished', published);
@@ -400,6 +476,9 @@ export class Room {
         });
       }
     }
+    // Its consumers exist now and count on their worker by themselves.
+    subscriber.releasePlacement?.();
+    subscriber.releasePlacement = undefined;
   }
 
   /** Creates a paused consumer of `track` for `subscriber` and tells the subscriber about it. */
@@ -418,9 +497,20 @@ export class Room {
       subscriber.skippedForCap = true;
       return;
     }
+    const place = this.routers.byRouterId(transport.appData.routerId as string);
+    if (!place) return; // its router died: the reset that follows subscribes again
+    let release: () => void;
+    try {
+      // On an edge router the track must be piped in from the origin first.
+      release = await this.routers.acquire(place.router, track.producer);
+    } catch (error) {
+      if (transport.closed || track.producer.closed || subscriber.closed) return;
+      throw error;
+    }
     if (
-      !this.#router.canConsume({ producerId: track.producer.id, rtpCapabilities: capabilities })
+      !place.router.canConsume({ producerId: track.producer.id, rtpCapabilities: capabilities })
     ) {
+      release();
       subscriber.log.warn('cannot consume track with these capabilities', {
         trackId: track.producer.id,
       });
@@ -433,9 +523,11 @@ export class Room {
         rtpCapabilities: capabilities,
         paused: true,
       });
+      consumer.observer.once('close', release);
       await consumer.setPriority(consumerPriority(publisher.role, consumer.kind));
     } catch (error) {
-      consumer?.close();
+      if (consumer) consumer.close();
+      else release();
       // The subscriber, its transport or the track went away meanwhile: nothing to set up.
       if (transport.closed || track.producer.closed || closedInWorker(error)) return;
       throw error;
@@ -448,9 +540,17 @@ export class Room {
       spatialLayers,
       quality: 'auto' as const,
       viewportHeight: undefined,
+      pausedBySubscriber: false,
     };
     subscriber.subscriptions.set(consumer.id, subscription);
     const consumerId = consumer.id;
+    const trackId = track.producer.id;
+    this.#dynacast.setNeed(
+      trackId,
+      consumerId,
+      preferredSpatialLayer(spatialLayers, 'auto', undefined),
+    );
+    consumer.observer.once('close', () => this.#dynacast.setNeed(trackId, consumerId, undefined));
     const forget = () => subscriber.subscriptions.delete(consumerId);
     consumer.on('transportclose', forget);
     consumer.on('producerclose', () => {
@@ -497,7 +597,33 @@ export class Room {
       subscription.quality,
       subscription.viewportHeight,
     );
+    this.#updateNeed(subscription);
     await subscription.consumer.setPreferredLayers({ spatialLayer, temporalLayer: 2 });
+  }
+
+  /** The subscriber paused (hid) or resumed one of its consumers. */
+  async setPausedBySubscriber(
+    subscriber: Participant,
+    consumerId: string,
+    paused: boolean,
+  ): Promise<void> {
+    const subscription = subscriber.subscription(consumerId);
+    subscription.pausedBySubscriber = paused;
+    this.#updateNeed(subscription);
+    await (paused ? subscription.consumer.pause() : subscription.consumer.resume());
+  }
+
+  #updateNeed(subscription: Subscription): void {
+    const { consumer } = subscription;
+    if (consumer.closed) return;
+    const layer = subscription.pausedBySubscriber
+      ? undefined
+      : preferredSpatialLayer(
+          subscription.spatialLayers,
+          subscription.quality,
+          subscription.viewportHeight,
+        );
+    this.#dynacast.setNeed(consumer.producerId, consumer.id, layer);
   }
 
   /**
@@ -524,7 +650,9 @@ export class Room {
     participant.close();
     if (wasJoined && !participant.grants.hidden) {
       const event = { identity: participant.identity };
-      this.#toOthers(participant, (other) => other.emit('participantLeft', event));
+      this.#toOthers(participant, (other) => {
+        if (this.#knows(other, participant)) other.emit('participantLeft', event);
+      });
     }
     this.stage.left(participant);
     if (this.participants.size === 0) this.#options.onEmpty(this);
@@ -533,13 +661,13 @@ export class Room {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#moving?.reject(new AppError('UNAVAILABLE', 'media server lost'));
-    this.#moving = undefined;
+    clearInterval(this.#viewerCountTimer);
     this.stage.close();
     for (const participant of this.participants.values()) participant.close();
     this.participants.clear();
     this.#liveness.stop();
-    this.#router.close();
+    this.#dynacast.close();
+    this.routers.close();
   }
 
   #visibleOthers(self: Participant, includeHidden = false): Participant[] {
@@ -554,19 +682,12 @@ export class Room {
   }
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-/** Promise.withResolvers, which Node 20 lacks. */
-function deferred(): Deferred {
-  let resolve: () => void = () => undefined;
-  let reject: (error: Error) => void = () => undefined;
-  const promise = new Promise<void>((onResolve, onReject) => {
-    resolve = onResolve;
-    reject = onReject;
-  });
-  return { promise, resolve, reject };
+/** Has the participant every transport its grants and seat call for, each on a live router? */
+function hasLiveTransports(participant: Participant): boolean {
+  const recv = participant.recvTransport;
+  const send = participant.sendTransport;
+  return (
+    (!participant.grants.canSubscribe || (recv !== undefined && !recv.closed)) &&
+    (!participant.mayPublishAnything || (send !== undefined && !send.closed))
+  );
 }

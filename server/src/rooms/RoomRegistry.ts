@@ -1,21 +1,11 @@
-import type { types } from 'mediasoup';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { AppError } from '../errors.js';
-import { MEDIA_CODECS } from '../media/codecs.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { Room } from './Room.js';
+import { RoomRouters } from './RoomRouters.js';
 
-/** How long one move of a room whose worker died waits for a live worker. */
-const WORKER_WAIT_MS = 15_000;
-/**
- * A move can fail when the target dies too (every worker killed at once: the next one picked may
- * already be dead without Node knowing yet); it is tried again on another, this many times.
- */
-const MAX_MOVE_ATTEMPTS = 5;
-const MOVE_RETRY_DELAY_MS = 100;
-
-/** Creates rooms on first join (one router on the least-loaded worker) and closes empty ones. */
+/** Creates rooms on first join (origin router on the least-loaded worker) and closes empty ones. */
 export class RoomRegistry {
   readonly #rooms = new Map<string, Room>();
   readonly #pending = new Map<string, Promise<Room>>();
@@ -73,13 +63,24 @@ export class RoomRegistry {
   }
 
   async #create(name: string): Promise<Room> {
-    const media = this.#pool.leastLoaded();
-    const router = await media.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
     const log = this.#log.child({ roomId: name });
-    const room = new Room({
+    let room: Room | undefined;
+    const routers = await RoomRouters.create({
+      pool: this.#pool,
+      maxConsumersPerWorker: this.#config.media.maxConsumersPerWorker,
+      keyFrameRequestDelayMs: this.#config.media.keyFrameRequestDelayMs,
+      log,
+      onRouterLost: () => room?.routersChanged(),
+      onOriginUnrecoverable: (error) => {
+        log.error('could not move the room off a dead worker; closing it', {
+          error: String(error),
+        });
+        if (room) this.#closeUnavailable(room);
+      },
+    });
+    room = new Room({
       name,
-      router,
-      media,
+      routers,
       mediaConfig: this.#config.media,
       limits: this.#config.rooms,
       stageLimits: this.#config.stage,
@@ -87,67 +88,13 @@ export class RoomRegistry {
       log,
       onEmpty: (empty) => this.#scheduleClose(empty),
     });
-    this.#watchRouter(room, router);
     this.#rooms.set(name, room);
-    log.info('room created', { worker: media.index });
+    log.info('room created', { worker: routers.origin.media.index });
     return room;
   }
 
-  /** A router closed on purpose closes its room; one lost with its worker moves the room. */
-  #watchRouter(room: Room, router: types.Router): void {
-    let lostWithWorker = false;
-    router.once('workerclose', () => {
-      lostWithWorker = true;
-      room.routerLost();
-      void this.#moveRoom(room);
-    });
-    router.observer.once('close', () => {
-      if (lostWithWorker) return;
-      if (this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
-      room.close();
-    });
-  }
-
-  /**
-   * Puts a room whose worker died on a live one. Only the router switch happens here; each
-   * participant's new transports are made on its own queue (Room.moveTo), so someone leaving
-   * meanwhile cannot fail the move. If the new worker dies as well, its router's 'workerclose'
-   * starts another move.
-   */
-  async #moveRoom(room: Room): Promise<void> {
-    const log = this.#log.child({ roomId: room.name });
-    const started = Date.now();
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= MAX_MOVE_ATTEMPTS; attempt += 1) {
-      if (room.closed) return;
-      try {
-        const media = await this.#pool.nextAvailable(WORKER_WAIT_MS);
-        const router = await media.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-        if (room.closed) {
-          router.close();
-          return;
-        }
-        if (router.closed) throw new Error('the target worker died during the move');
-        this.#watchRouter(room, router);
-        room.moveTo(router, media);
-        log.info('room moved to a healthy worker', {
-          worker: media.index,
-          attempt,
-          ms: Date.now() - started,
-        });
-        return;
-      } catch (error) {
-        lastError = error;
-        log.warn('moving the room failed; trying another worker', {
-          attempt,
-          error: String(error),
-        });
-        await new Promise((resolve) => setTimeout(resolve, MOVE_RETRY_DELAY_MS * attempt));
-      }
-    }
-    log.error('could not move the room off a dead worker; closing it', {
-      error: String(lastError),
-    });
+  /** No worker could take the room's origin: everyone is told, and the room closes. */
+  #closeUnavailable(room: Room): void {
     for (const participant of room.participants.values()) {
       participant.disconnect({ code: 'UNAVAILABLE', message: 'media server lost' });
     }

@@ -21,6 +21,8 @@ export interface StageRoom {
     participant: Participant,
     direction: 'send' | 'recv',
   ): Promise<types.WebRtcTransport>;
+  /** A participant came on stage: everyone must know it now, even in a large room. */
+  cameOnStage(participant: Participant): void;
 }
 
 /**
@@ -227,6 +229,7 @@ export class RoomStage {
     inOwnQueue: boolean,
   ): Promise<void> {
     participant.seat = seat;
+    this.#room.cameOnStage(participant);
     this.#broadcastStage();
     const openTransport = () => this.#openSendTransport(participant, seat, reason);
     try {

@@ -1,48 +1,101 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { ErrorBody } from '../../../client-sdk/src/protocol.js';
 import type { Config } from '../config/config.js';
 
+/** A refusal that names the budget that is spent, so a client (and its operator) knows why. */
+export type RateLimited = ErrorBody & { code: 'RATE_LIMITED' };
+
+const refusal = (message: string): RateLimited => ({ code: 'RATE_LIMITED', message });
+
+export const RATE_LIMITED = {
+  socketRequests: refusal('too many requests on this connection; slow down'),
+  ipRequests: refusal('too many requests from this address; slow down'),
+  tokenConnections: refusal('too many connections with this token; retry later'),
+  ipConnections: refusal('too many connections from this address; retry later'),
+  failedConnections: refusal('too many refused tokens from this address; retry later'),
+} as const;
+
+/** The connection budget of a verified token: its identity in its room, however often re-minted. */
+export interface TokenHolder {
+  room: string;
+  identity: string;
+}
+
 /**
- * Request and connection budgets for signaling: per socket and per client IP for requests, per
- * IP for new connections (joins). A refused request gets RATE_LIMITED and the socket stays usable.
+ * Makes one fixed-window budget of `points` per key every `durationSeconds`. The only place a
+ * limiter is built: a shared store (RateLimiterRedis, same options plus its client) goes here.
+ * With a remote store, `inMemoryBlockOnConsumed: points` keeps a spent key's refusals local.
+ */
+export type LimiterFactory = (
+  keyPrefix: string,
+  points: number,
+  durationSeconds: number,
+) => RateLimiterAbstract;
+
+export const memoryLimiter: LimiterFactory = (keyPrefix, points, durationSeconds) =>
+  new RateLimiterMemory({ keyPrefix, points, duration: durationSeconds });
+
+/**
+ * Signaling budgets. An audience can sit behind one address (campus or carrier NAT), so the
+ * per-address budgets are high ceilings and the tight ones are per socket (requests), per token
+ * (connections) and per address for refused tokens only (the abuse signal):
+ * - a valid token is charged to its own budget first and to the address's ceiling only if that
+ *   passes, so a token looping past its budget costs the address's shared ceiling nothing;
+ * - a refused token is charged to the address's failed budget only; once that is spent, further
+ *   refused tokens get RATE_LIMITED instead of UNAUTHORIZED, but valid tokens still connect: a
+ *   stranger behind the same NAT spraying bad tokens cannot lock its audience out.
+ * Each method answers the refusal, or undefined when every budget it charges had room.
  */
 export class SignalingRateLimits {
-  readonly #perSocket: RateLimiterMemory;
-  readonly #perIp: RateLimiterMemory;
-  readonly #connectionsPerIp: RateLimiterMemory;
+  readonly #socketRequests: RateLimiterAbstract;
+  readonly #ipRequests: RateLimiterAbstract;
+  readonly #tokenConnections: RateLimiterAbstract;
+  readonly #ipConnections: RateLimiterAbstract;
+  readonly #failedConnections: RateLimiterAbstract;
 
-  constructor(limits: Config['rateLimits']) {
-    this.#perSocket = new RateLimiterMemory({
-      keyPrefix: 'socket',
-      points: limits.requestsPerSecondPerSocket,
-      duration: 1,
-    });
-    this.#perIp = new RateLimiterMemory({
-      keyPrefix: 'ip',
-      points: limits.requestsPerSecondPerIp,
-      duration: 1,
-    });
-    this.#connectionsPerIp = new RateLimiterMemory({
-      keyPrefix: 'connect',
-      points: limits.connectionsPerMinutePerIp,
-      duration: 60,
-    });
+  constructor(limits: Config['rateLimits'], createLimiter: LimiterFactory = memoryLimiter) {
+    this.#socketRequests = createLimiter('socket', limits.requestsPerSecondPerSocket, 1);
+    this.#ipRequests = createLimiter('ip', limits.requestsPerSecondPerIp, 1);
+    this.#tokenConnections = createLimiter(
+      'connect-token',
+      limits.connectionsPerMinutePerToken,
+      60,
+    );
+    this.#ipConnections = createLimiter('connect-ip', limits.connectionsPerMinutePerIp, 60);
+    this.#failedConnections = createLimiter(
+      'connect-failed',
+      limits.failedConnectionsPerMinutePerIp,
+      60,
+    );
   }
 
-  /** Takes one request from both budgets; false when either is spent. */
-  async allowRequest(socketId: string, ip: string): Promise<boolean> {
-    return (await take(this.#perSocket, socketId)) && (await take(this.#perIp, ip));
+  /** One request: the socket's budget, then (only if that passes) its address's ceiling. */
+  async chargeRequest(socketId: string, ip: string): Promise<RateLimited | undefined> {
+    if (!(await take(this.#socketRequests, socketId))) return RATE_LIMITED.socketRequests;
+    if (!(await take(this.#ipRequests, ip))) return RATE_LIMITED.ipRequests;
+    return undefined;
   }
 
-  async allowConnection(ip: string): Promise<boolean> {
-    return take(this.#connectionsPerIp, ip);
+  /** A connection with a verified token: the token's budget, then the address's ceiling. */
+  async chargeConnection(holder: TokenHolder, ip: string): Promise<RateLimited | undefined> {
+    // Rooms and identities never contain '/' (grants and token schemas): the key is unambiguous.
+    const tokenKey = `${holder.room}/${holder.identity}`;
+    if (!(await take(this.#tokenConnections, tokenKey))) return RATE_LIMITED.tokenConnections;
+    if (!(await take(this.#ipConnections, ip))) return RATE_LIMITED.ipConnections;
+    return undefined;
+  }
+
+  /** A connection whose token was refused (missing, malformed, forged, expired). */
+  async chargeRefusedToken(ip: string): Promise<RateLimited | undefined> {
+    return (await take(this.#failedConnections, ip)) ? undefined : RATE_LIMITED.failedConnections;
   }
 
   forgetSocket(socketId: string): void {
-    void this.#perSocket.delete(socketId);
+    void this.#socketRequests.delete(socketId);
   }
 }
 
-async function take(limiter: RateLimiterMemory, key: string): Promise<boolean> {
+async function take(limiter: RateLimiterAbstract, key: string): Promise<boolean> {
   try {
     await limiter.consume(key);
     return true;

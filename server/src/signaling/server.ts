@@ -71,24 +71,10 @@ export function createSignalingServer({
 
   const limits = new SignalingRateLimits(config.rateLimits);
   io.use((socket, next) => {
-    limits.allowConnection(socket.handshake.address).then(
-      (allowed) =>
-        next(
-          allowed
-            ? undefined
-            : connectError({ code: 'RATE_LIMITED', message: 'too many connections; retry later' }),
-        ),
+    admit(socket, config, limits, now()).then(
+      (refusal) => next(refusal && connectError(refusal)),
       (error: unknown) => next(connectError(toErrorBody(error))),
     );
-  });
-  io.use((socket, next) => {
-    try {
-      const auth = socket.handshake.auth as Record<string, unknown> | undefined;
-      socket.data.token = verifyToken(config.auth, auth?.token, { now: now() });
-      next();
-    } catch (error) {
-      next(connectError(toErrorBody(error)));
-    }
   });
 
   io.on('connection', (socket) => {
@@ -99,6 +85,33 @@ export function createSignalingServer({
     });
   });
   return io;
+}
+
+/**
+ * The handshake: the token is verified first, then exactly the budget its verdict names is
+ * charged (see SignalingRateLimits). Verifying first costs a size check and one HMAC, all local,
+ * which is cheaper than a limiter lookup will be once limits live in a shared store; nothing
+ * expensive (rooms, routers) happens before a connection is admitted. Resolves to the refusal,
+ * or to undefined with `socket.data.token` set.
+ */
+async function admit(
+  socket: SignalingSocket,
+  config: Config,
+  limits: SignalingRateLimits,
+  now: number,
+): Promise<ErrorBody | undefined> {
+  const ip = socket.handshake.address;
+  let token: VerifiedToken;
+  try {
+    const auth = socket.handshake.auth as Record<string, unknown> | undefined;
+    token = verifyToken(config.auth, auth?.token, { now });
+  } catch (error) {
+    return (await limits.chargeRefusedToken(ip)) ?? toErrorBody(error);
+  }
+  const holder = { room: token.grants.room, identity: token.identity };
+  const refusal = await limits.chargeConnection(holder, ip);
+  if (!refusal) socket.data.token = token;
+  return refusal;
 }
 
 async function onConnection(
@@ -189,10 +202,9 @@ function bindSocket(
       const ack = args.at(-1);
       const wellFormed = args.length === 2 && typeof args[0] !== 'function';
       // Checked before anything is queued, so a flood costs the server almost nothing.
-      limits.allowRequest(socket.id, ip).then(
-        (allowed) => {
-          if (!allowed)
-            refuse(ack, { code: 'RATE_LIMITED', message: 'too many requests; slow down' });
+      limits.chargeRequest(socket.id, ip).then(
+        (refusal) => {
+          if (refusal) refuse(ack, refusal);
           else if (!wellFormed)
             refuse(ack, { code: 'INVALID_PAYLOAD', message: 'expected (payload, ack)' });
           else dispatch(handler, context, args[0], ack);

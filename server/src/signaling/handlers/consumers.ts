@@ -23,11 +23,11 @@ async function onConsumer(consumer: types.Consumer, action: () => Promise<void>)
 export const resumeConsumer = defineHandler({
   event: 'resumeConsumer',
   schema: consumerSchema,
-  async handle({ participant }, request) {
+  async handle({ room, participant }, request) {
     requireJoined(participant);
     const { consumer } = participant.subscription(request.consumerId);
     await onConsumer(consumer, async () => {
-      await consumer.resume();
+      await room.setPausedBySubscriber(participant, request.consumerId, false);
       // The first frame needs a keyframe; ask for one now instead of waiting for the next.
       if (consumer.kind === 'video') await consumer.requestKeyFrame();
     });
@@ -38,10 +38,12 @@ export const resumeConsumer = defineHandler({
 export const pauseConsumer = defineHandler({
   event: 'pauseConsumer',
   schema: consumerSchema,
-  async handle({ participant }, request) {
+  async handle({ room, participant }, request) {
     requireJoined(participant);
     const { consumer } = participant.subscription(request.consumerId);
-    await onConsumer(consumer, () => consumer.pause());
+    await onConsumer(consumer, () =>
+      room.setPausedBySubscriber(participant, request.consumerId, true),
+    );
     return null;
   },
 });

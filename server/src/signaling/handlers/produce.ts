@@ -33,6 +33,8 @@ export const produce = defineHandler({
       producer = await transport.produce({
         kind: request.kind,
         rtpParameters: request.rtpParameters as types.RtpParameters,
+        // A join storm asks for a keyframe per viewer; the publisher makes one per interval.
+        keyFrameRequestDelay: config.media.keyFrameRequestDelayMs,
         appData: { source: request.source },
       });
     } catch (error) {
