@@ -23,11 +23,9 @@ function setStatus(text) {
   $('status').textContent = text;
 }
 
+/** The server's count (it follows the whole audience, even where presence is not sent). */
 function updateViewerCount() {
-  const viewers = state.room
-    ? [...state.room.participants.values()].filter((p) => p.role === 'audience').length
-    : 0;
-  $('viewer-count').textContent = String(viewers);
+  $('viewer-count').textContent = String(state.room ? state.room.viewerCount : 0);
 }
 
 function setLive(live) {
@@ -47,12 +45,8 @@ async function goLive() {
     state.room = room;
     grid.setSelf(room.localParticipant.identity, 'Host');
     grid.update(room.stage);
-    room.on('participantJoined', updateViewerCount);
-    room.on('participantLeft', updateViewerCount);
-    room.on('stageChanged', (stage) => {
-      grid.update(stage);
-      updateViewerCount();
-    });
+    room.on('viewerCountChanged', updateViewerCount);
+    room.on('stageChanged', (stage) => grid.update(stage));
     room.on('trackSubscribed', (track, participant) => grid.addTrack(track, participant));
     room.on('trackUnsubscribed', (track) => grid.removeTrack(track));
     room.on('qualityChanged', (track, layer) => grid.setQuality(track, layer));

@@ -21,6 +21,11 @@ function say(text) {
   $('stage-status').textContent = text;
 }
 
+function showViewerCount(count) {
+  $('viewer-count').textContent = `${count} watching`;
+  $('viewer-count').hidden = false;
+}
+
 function fail(error) {
   say(`failed: ${errorText(error)}`);
 }
@@ -156,6 +161,8 @@ async function watch() {
     room.on('inviteEnded', onInviteEnded);
     room.on('mutedByHost', onMutedByHost);
     room.on('error', fail);
+    room.on('viewerCountChanged', showViewerCount);
+    showViewerCount(room.viewerCount);
     room.on('localTrackPublished', () => syncLocalTracks());
     room.on('reconnecting', () => {
       $('status').textContent = 'reconnecting…';
@@ -167,6 +174,7 @@ async function watch() {
     });
     room.on('disconnected', (reason) => {
       $('status').textContent = `disconnected (${reason})`;
+      $('viewer-count').hidden = true;
       $('watch').disabled = false;
       state.handRaised = false;
       hideInvite();

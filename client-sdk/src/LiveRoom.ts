@@ -1,5 +1,7 @@
-import { Device, type types } from 'mediasoup-client';
+import type { Device, types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
+import { deviceProbingEarly } from './device.js';
+import { Dynacast } from './Dynacast.js';
 import { LiveStageError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { LocalParticipant, RemoteParticipant } from './participants.js';
@@ -37,6 +39,7 @@ import {
 import { LocalTrack, type PublishOptions } from './tracks/LocalTrack.js';
 import { RemoteTrack, type ConsumerControl, type Layer } from './tracks/RemoteTrack.js';
 import { SIMULCAST_ENCODINGS, VIDEO_RESOLUTIONS, type VideoResolution } from './video.js';
+import { markStep, type JoinStep, type TimingListener, type TimingMark } from './timing.js';
 
 export interface ConnectOptions {
   /** How long one request may take before it fails with TIMEOUT (ms). */
@@ -47,6 +50,8 @@ export interface ConnectOptions {
   autoPublishOnStage?: boolean;
   /** When and how often to retry after the connection drops (default: backoff with jitter). */
   reconnectPolicy?: ReconnectPolicy;
+  /** Diagnostics: called at each step of the join (see JoinStep); nothing is measured without it. */
+  onTiming?: TimingListener;
 }
 
 export interface StageSeatOptions {
@@ -95,6 +100,8 @@ export interface LiveRoomEvents {
   mutedByHost: [source: StageSource, muted: boolean];
   /** A track of this client went out (also the ones published on stage and after a reset). */
   localTrackPublished: [track: LocalTrack];
+  /** How many watch the room changed (see LiveRoom.viewerCount). */
+  viewerCountChanged: [count: number];
   /** Something went wrong outside any call the app made (e.g. publishing on stage). */
   error: [error: Error];
 }
@@ -121,7 +128,6 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   #stageSources: StageSource[] = [];
   #sendTransport: types.Transport | undefined;
   #recvTransport: types.Transport | undefined;
-  #consumeChain: Promise<void> = Promise.resolve();
   /** Republishing after a reset or a rejoin, one after another. */
   #publishChain: Promise<void> = Promise.resolve();
   /** Local tracks to publish again on the current send transport (after a reset or a rejoin). */
@@ -136,6 +142,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   /** Cuts the current backoff wait short (the browser says the network is back). */
   #wakeReconnect: (() => void) | undefined;
   #closed = false;
+  #viewerCount = 0;
+  readonly #dynacast: Dynacast;
 
   private constructor(socket: Socket_, device: Device, welcome: Welcome, session: Session) {
     super();
@@ -151,12 +159,18 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       setPreferences: async (request) =>
         void (await this.#request('setConsumerPreferences', request)),
       pause: async (consumerId) => void (await this.#request('pauseConsumer', { consumerId })),
-      resume: async (consumerId) => void (await this.#request('resumeConsumer', { consumerId })),
+      resume: (consumerId) => this.#resumeConsumer(consumerId, 'video'),
       report: (error) => {
         // NOT_FOUND: the consumer closed meanwhile; its consumerClosed is on the way.
         if (this.connected && !isCode(error, 'NOT_FOUND')) this.#reportError(error);
       },
     };
+    this.#dynacast = new Dynacast(
+      (trackId) => this.localParticipant.tracks.get(trackId)?.producer,
+      (error) => this.#reportError(error),
+    );
+    // A publisherLayers that raced the produce ack applies once the track is known.
+    this.on('localTrackPublished', (track) => this.#dynacast.onTrackPublished(track.id));
   }
 
   /** Connects, joins the room the token names, and subscribes to everything live in it. */
@@ -172,12 +186,16 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       timeoutMs: options.requestTimeoutMs ?? 10_000,
       autoPublishOnStage: options.autoPublishOnStage ?? true,
       reconnectPolicy: options.reconnectPolicy ?? new BackoffReconnectPolicy(),
+      onTiming: options.onTiming,
     };
     const socket = openSocket(session);
     try {
+      // Probes the browser's codecs while the socket opens and the server answers.
+      const device = deviceProbingEarly();
       const welcome = await waitForWelcome(socket, session.timeoutMs);
-      const device = new Device();
+      markStep(session.onTiming, 'welcome');
       await device.load({ routerRtpCapabilities: welcome.routerRtpCapabilities });
+      markStep(session.onTiming, 'deviceLoaded');
       const room = new LiveRoom(socket, device, welcome, session);
       room.#listen(socket);
       await room.#join();
@@ -191,6 +209,11 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
 
   get role(): Role {
     return this.localParticipant.role;
+  }
+
+  /** How many watch the room (the audience); the server updates it every few seconds. */
+  get viewerCount(): number {
+    return this.#viewerCount;
   }
 
   get connected(): boolean {
@@ -399,13 +422,16 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   }
 
   async #join(): Promise<void> {
+    this.#mark('joinSent');
     const joined: JoinResponse = await this.#request('join', {
       rtpCapabilities: this.#device.rtpCapabilities,
     });
+    this.#mark('joinAnswered');
     for (const info of joined.participants) this.#addParticipant(info);
     this.#stage = new StageState(joined.stage, joined.handQueue);
     this.#stageSources = this.#stage.member(joined.self.identity)?.sources ?? [];
     this.localParticipant.role = joined.self.role;
+    this.#setViewerCount(joined.viewerCount);
     this.#openTransports(joined.recvTransport, joined.sendTransport);
   }
 
@@ -696,10 +722,11 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       );
     });
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      this.#request('connectTransport', { transportId: transport.id, dtlsParameters }).then(
-        () => callback(),
-        errback,
-      );
+      this.#mark('transportConnectSent', { transportId: transport.id });
+      this.#request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => {
+        this.#mark('transportConnectAnswered', { transportId: transport.id });
+        callback();
+      }, errback);
     });
   }
 
@@ -728,8 +755,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       this.participants.get(identity)?.publications.delete(trackId);
     });
     socket.on('newConsumer', (info) => {
+      this.#mark('consumerAnnounced', { kind: info.kind, consumerId: info.consumerId });
       this.#consumersDue.add(info.consumerId);
-      this.#inConsumeOrder(() => this.#consume(info));
+      this.#consume(info).catch((error: unknown) => this.#reportError(error));
     });
     socket.on('consumerClosed', ({ consumerId }) => {
       // Not set up yet (waiting its turn, or half-way): #consume lets it go.
@@ -769,10 +797,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
         .catch((error: unknown) => this.#reportError(error));
     });
     socket.on('mutedByHost', ({ source, muted }) => this.#onMutedByHost(source, muted));
-    socket.on('mediaReset', ({ recvTransport, sendTransport }) => {
-      // In line with consumers: the new transports must exist before the next newConsumer.
-      this.#inConsumeOrder(() => this.#onMediaReset(recvTransport, sendTransport));
-    });
+    socket.on('mediaReset', ({ recvTransport, sendTransport }) =>
+      this.#onMediaReset(recvTransport, sendTransport),
+    );
     socket.on('trackStalled', ({ identity, trackId, stalled }) => {
       const participant = this.participants.get(identity);
       const track = participant?.tracks.get(trackId);
@@ -780,6 +807,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       track.stalled = stalled;
       this.emit('trackStalled', track, participant, stalled);
     });
+    socket.on('viewerCount', ({ count }) => this.#setViewerCount(count));
+    socket.on('publisherLayers', (event) => this.#dynacast.onPublisherLayers(event));
     socket.on('serverDraining', ({ deadlineMs }) => this.emit('serverDraining', deadlineMs));
     socket.on('kicked', (body) => this.#teardown('kicked', LiveStageError.from(body)));
     socket.on('disconnect', (reason) => {
@@ -795,15 +824,11 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   }
 
   /**
-   * Consumers are set up one at a time, after the join answer has created the transport. A step
-   * that fails is reported and the next one runs all the same.
+   * Consumers are set up as soon as they are announced, not one after another: mediasoup-client
+   * queues (and batches) concurrent consume() calls itself, and one track's resume must not hold
+   * up the next one's first frame. Each takes the transport current when it is announced (the
+   * join answer, or a mediaReset, made it); a failure is reported and touches no other.
    */
-  #inConsumeOrder(step: () => Promise<void> | void): void {
-    this.#consumeChain = this.#consumeChain
-      .then(step)
-      .catch((error: unknown) => this.#reportError(error));
-  }
-
   async #consume(info: ConsumerInfo): Promise<void> {
     try {
       await this.#setUpConsumer(info);
@@ -839,12 +864,12 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       consumer.close();
       return;
     }
+    this.#mark('consumerCreated', { kind: info.kind, consumerId: info.consumerId });
     const track = new RemoteTrack(consumer, info, this.#consumerControl);
     this.#tracksByConsumer.set(info.consumerId, track);
     try {
       // Audio plays at once; video is resumed by the track when an element shows it.
-      if (info.kind === 'audio')
-        await this.#request('resumeConsumer', { consumerId: info.consumerId });
+      if (info.kind === 'audio') await this.#resumeConsumer(info.consumerId, 'audio');
     } catch (error) {
       this.#dropTrack(track);
       // The track ended while it was set up (its producer closed): nothing to report.
@@ -861,7 +886,18 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       return;
     }
     participant.tracks.set(track.id, track);
+    this.#mark('trackSubscribed', { kind: info.kind, consumerId: info.consumerId });
     this.emit('trackSubscribed', track, participant);
+  }
+
+  async #resumeConsumer(consumerId: string, kind: 'audio' | 'video'): Promise<void> {
+    this.#mark('resumeSent', { kind, consumerId });
+    await this.#request('resumeConsumer', { consumerId });
+    this.#mark('resumeAnswered', { kind, consumerId });
+  }
+
+  #mark(step: JoinStep, detail?: Omit<TimingMark, 'step' | 'at'>): void {
+    markStep(this.#session.onTiming, step, detail);
   }
 
   /** Closes a remote track; trackUnsubscribed only for one whose trackSubscribed went out. */
@@ -872,6 +908,12 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     if (!participant || participant.tracks.get(track.id) !== track) return;
     participant.tracks.delete(track.id);
     this.emit('trackUnsubscribed', track, participant);
+  }
+
+  #setViewerCount(count: number): void {
+    if (!Number.isInteger(count) || count < 0 || count === this.#viewerCount) return;
+    this.#viewerCount = count;
+    this.emit('viewerCountChanged', count);
   }
 
   /** Something failed that no caller awaits: the app hears of it through 'error'. */
@@ -922,6 +964,7 @@ interface Session {
   timeoutMs: number;
   autoPublishOnStage: boolean;
   reconnectPolicy: ReconnectPolicy;
+  onTiming: TimingListener | undefined;
 }
 
 /** Retrying cannot help with these: the token is no good, or the room will not have us. */
@@ -932,7 +975,7 @@ const ICE_DISCONNECTED_GRACE_MS = 2000;
 
 function openSocket(session: Session, resume?: string): Socket_ {
   const auth: HandshakeAuth = resume ? { token: session.token, resume } : { token: session.token };
-  return io(session.url, {
+  const socket: Socket_ = io(session.url, {
     path: session.path,
     auth,
     transports: ['websocket'],
@@ -940,6 +983,9 @@ function openSocket(session: Session, resume?: string): Socket_ {
     reconnection: false,
     forceNew: true,
   });
+  const { onTiming } = session;
+  if (onTiming) socket.once('connect', () => markStep(onTiming, 'socketConnected'));
+  return socket;
 }
 
 function toError(error: unknown): Error {

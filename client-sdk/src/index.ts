@@ -12,5 +12,6 @@ export { LocalTrack } from './tracks/LocalTrack.js';
 export { RemoteTrack } from './tracks/RemoteTrack.js';
 export type { Layer } from './tracks/RemoteTrack.js';
 export type { VideoResolution } from './video.js';
+export type { JoinStep, TimingListener, TimingMark } from './timing.js';
 export type * from './protocol.js';
 export { ERROR_CODES } from './protocol.js';

@@ -59,3 +59,63 @@ export async function watch(
 export async function inPage<T>(page: Page, fn: string, arg?: unknown): Promise<T> {
   return page.evaluate(`(${fn})(${JSON.stringify(arg ?? null)})`) as Promise<T>;
 }
+
+/**
+ * Opens the viewer page for `room` with its stage tiles `tileWidth` px wide (16:9), so that the
+ * SDK reports that small a viewport for the video, and presses Watch.
+ */
+export async function watchInSmallTile(
+  page: Page,
+  serverUrl: string,
+  room: string,
+  tileWidth = 160,
+): Promise<void> {
+  await page.goto(`${serverUrl}/viewer.html?${new URLSearchParams({ room })}`);
+  await page.addStyleTag({
+    content: `#stage { grid-template-columns: ${tileWidth}px !important; }`,
+  });
+  await page.click('#watch');
+  await page.locator('#status', { hasText: /^watching/ }).waitFor({ timeout: 20_000 });
+}
+
+const HOST_CAMERA_SENDING = `async () => {
+  const camera = window.livestageHost.camera;
+  const bytesSentByRid = {};
+  (await camera.producer.getStats()).forEach((s) => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') bytesSentByRid[s.rid || ''] = s.bytesSent;
+  });
+  const layer = camera.producer.maxSpatialLayer;
+  return { maxSpatialLayer: layer === undefined ? null : layer, bytesSentByRid };
+}`;
+
+export interface CameraSending {
+  /** The last layer limit the SDK applied (dynacast); null while it was never told any. */
+  maxSpatialLayer: number | null;
+  /** The browser's outbound-rtp bytesSent per simulcast rid. */
+  bytesSentByRid: Record<string, number>;
+}
+
+/** What the host page's camera sends now, as its browser reports it. */
+export async function hostCameraSending(page: Page): Promise<CameraSending> {
+  return inPage<CameraSending>(page, HOST_CAMERA_SENDING);
+}
+
+const REMOTE_VIDEO_LAYER = `() => {
+  const room = (window.livestageHost || window.livestageViewer).room;
+  for (const participant of room.participants.values()) {
+    for (const track of participant.tracks.values()) {
+      if (track.kind === 'video') return track.currentLayer.spatial;
+    }
+  }
+  return null;
+}`;
+
+/** The spatial layer the server forwards for the first remote video the page's SDK receives. */
+export async function remoteVideoLayer(page: Page): Promise<number | null> {
+  return inPage<number | null>(page, REMOTE_VIDEO_LAYER);
+}
+
+/** The "N watching" label: "N watching" on the viewer page, "N" on the host page. */
+export async function viewerCountLabel(page: Page): Promise<string> {
+  return (await page.locator('#viewer-count').textContent()) ?? '';
+}

@@ -73,7 +73,11 @@ export class RemoteTrack {
     if (el instanceof HTMLVideoElement) el.playsInline = true;
     el.srcObject = new MediaStream([this.consumer.track]);
     this.#elements.add(el);
-    if (this.kind === 'video') this.#observe(el);
+    if (this.kind === 'video') {
+      this.#observe(el);
+      // After the caller's own code, which usually puts the element on the page right away.
+      queueMicrotask(() => this.#showIfVisibleNow(el));
+    }
     void el.play().catch(() => undefined);
     return el;
   }
@@ -129,6 +133,21 @@ export class RemoteTrack {
     this.#scheduleViewportUpdate();
   }
 
+  /**
+   * The first frame should not wait for the observers' first callbacks (the next rendering
+   * update, often tens of ms away): an element that is on screen now gets its size sent and the
+   * video resumed at once, in that order, so that the server starts with the right layer. The
+   * observers correct this if it turns out wrong.
+   */
+  #showIfVisibleNow(el: HTMLMediaElement): void {
+    if (this.consumer.closed || !this.#elements.has(el) || this.#visible.has(el)) return;
+    if (!this.#intersectionObserver || !onScreen(el)) return;
+    clearTimeout(this.#viewportTimer);
+    this.#sendViewport();
+    this.#visible.add(el);
+    this.#updateFlow();
+  }
+
   /** Size of the largest attached element in device pixels (0×0 when none is laid out). */
   #viewport(): { width: number; height: number } {
     const ratio = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
@@ -180,4 +199,18 @@ export class RemoteTrack {
       this.#control.report(error);
     });
   }
+}
+
+/** Laid out, not hidden, and at least partly inside the window: what IntersectionObserver sees. */
+function onScreen(el: Element): boolean {
+  if (!el.isConnected || typeof window === 'undefined') return false;
+  const rect = el.getBoundingClientRect();
+  if (rect.width <= 0 || rect.height <= 0) return false;
+  const inWindow =
+    rect.bottom > 0 &&
+    rect.right > 0 &&
+    rect.top < window.innerHeight &&
+    rect.left < window.innerWidth;
+  const visible = typeof el.checkVisibility === 'function' ? el.checkVisibility() : true;
+  return inWindow && visible;
 }

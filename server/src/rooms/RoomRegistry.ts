@@ -64,21 +64,26 @@ export class RoomRegistry {
 
   async #create(name: string): Promise<Room> {
     const log = this.#log.child({ roomId: name });
-    let room: Room | undefined;
-    const routers = await RoomRouters.create({
+    // The room of these routers, once it exists (nothing can be lost before it has anyone).
+    const roomOf = (routers: RoomRouters) => {
+      const room = this.#rooms.get(name);
+      return room?.routers === routers ? room : undefined;
+    };
+    const routers: RoomRouters = await RoomRouters.create({
       pool: this.#pool,
       maxConsumersPerWorker: this.#config.media.maxConsumersPerWorker,
       keyFrameRequestDelayMs: this.#config.media.keyFrameRequestDelayMs,
       log,
-      onRouterLost: () => room?.routersChanged(),
+      onRouterLost: () => roomOf(routers)?.routersChanged(),
       onOriginUnrecoverable: (error) => {
         log.error('could not move the room off a dead worker; closing it', {
           error: String(error),
         });
+        const room = roomOf(routers);
         if (room) this.#closeUnavailable(room);
       },
     });
-    room = new Room({
+    const room = new Room({
       name,
       routers,
       mediaConfig: this.#config.media,
