@@ -5,7 +5,8 @@
 // its encoder limited itself. Figures only; the exit code is 1 only when a viewer got no video.
 //
 //   node --import tsx bench/fanout.ts [--viewers 100] [--rate 0] [--duration 20]
-//        [--workers 2] [--budget 1000] [--keyframe-delay 500]
+//        [--workers 2] [--budget 1000] [--keyframe-delay 500] [--dynacast true|false]
+//        [--warmup 5] (seconds the host is live alone first) [--json]
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { runLoadTest } from '../loadtest/loadTest.js';
@@ -23,6 +24,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     budget: { type: 'string', default: '' },
     'keyframe-delay': { type: 'string', default: '' },
+    dynacast: { type: 'string', default: '' },
+    warmup: { type: 'string', default: '5' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
   };
   if (values.budget) env.MEDIA_WORKER_MAX_CONSUMERS = values.budget;
   if (values['keyframe-delay']) env.MEDIA_KEYFRAME_REQUEST_DELAY_MS = values['keyframe-delay'];
+  if (values.dynacast) env.MEDIA_DYNACAST = values.dynacast;
   const server = await startServerProcess(env);
   const browser = await launchChromium();
   const room = `fanout-${Date.now()}`;
@@ -94,7 +98,7 @@ async function main(): Promise<void> {
     const page = await (await browser.newContext()).newPage();
     await goLive(page, server.url, room);
     // Let the encoder ramp up to its top layer before anyone watches.
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    await new Promise((resolve) => setTimeout(resolve, Number(values.warmup) * 1000));
     const before = await hostOutbound(page);
     const peakConsumers = new Map<number, number>();
     const poll = setInterval(() => {

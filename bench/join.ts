@@ -16,6 +16,7 @@
 //                                                       it and the current SDK
 //   BENCH_SDK_SRC=/path/to/src                          the SDK the viewers use, built from these
 //                                                       sources (default: the served bundle)
+//   BENCH_KEEP_VIEWERS=0                                each viewer leaves before the next joins
 //   BENCH_VERBOSE=1                                     the host's keyframes around each join
 import { parseArgs } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -67,6 +68,7 @@ interface Options {
   keyFrameRequestDelayMs: number | undefined;
   baselineSrc: string | undefined;
   sdkSrc: string | undefined;
+  keepViewers: boolean;
 }
 
 function options(): Options {
@@ -90,7 +92,8 @@ function options(): Options {
   if (!/^[1-9][0-9]*$/.test(workers)) throw new Error('BENCH_WORKERS must be an integer ≥ 1');
   const baselineSrc = process.env.BENCH_BASELINE_SRC || undefined;
   const sdkSrc = process.env.BENCH_SDK_SRC || undefined;
-  return { viewers, workers, timeoutMs, keyFrameRequestDelayMs, baselineSrc, sdkSrc };
+  const keepViewers = process.env.BENCH_KEEP_VIEWERS !== '0';
+  return { viewers, workers, timeoutMs, keyFrameRequestDelayMs, baselineSrc, sdkSrc, keepViewers };
 }
 
 async function workerCpuSeconds(server: TestServer): Promise<number> {
@@ -224,6 +227,8 @@ async function main(): Promise<number> {
         results.push({ index, arm, error: message });
         console.log(`${label}: FAILED: ${message}`);
       }
+      // To look at one step without the load of a growing audience.
+      if (!opts.keepViewers) await context.close().catch(() => undefined);
     }
 
     hostWindow.to = performance.timeOrigin + performance.now();

@@ -16,8 +16,16 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  // Ctrl-C ends the run early: the viewers leave and what was measured is printed. Twice: now.
+  const stop = new AbortController();
+  process.on('SIGINT', () => {
+    if (stop.signal.aborted) process.exit(130);
+    console.error('[loadtest] stopping (Ctrl-C again to quit at once)');
+    stop.abort();
+  });
   const summary = await runLoadTest({
     ...cli.loadTest,
+    signal: stop.signal,
     log: (line) => console.error(`[loadtest] ${line}`),
   });
   console.log(cli.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));

@@ -83,6 +83,12 @@ export class WebRtcPeer {
     return this.#closed;
   }
 
+  /** The server's address of the nominated pair, "ip:port" (each mediasoup worker has its own port). */
+  get remoteAddress(): string | undefined {
+    const remote = this.#remote;
+    return remote && `${remote.address}:${remote.port}`;
+  }
+
   /**
    * ICE, then DTLS. `connectTransport` sends our DTLS parameters to the server; it runs while ICE
    * checks go out, and DTLS starts once both are done (the server drops a ClientHello that comes

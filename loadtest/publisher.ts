@@ -9,6 +9,7 @@ import type { DtlsCertificate } from './certificate.js';
 import { startEncoder, type Encoder } from './ffmpeg.js';
 import { WebRtcPeer, type SrtpKeys } from './peer.js';
 import { keyframeRequests } from './rtcp.js';
+import { STALL_GAP_MS } from './rtpCounter.js';
 import { connectSignaling, type Signaling } from './signaling.js';
 import { fetchToken, type ApiCredentials } from './tokens.js';
 
@@ -43,6 +44,11 @@ export interface PublisherStats {
   keyframeRequestTimes: number[];
   pliReceived: number;
   firReceived: number;
+  /**
+   * Gaps longer than STALL_GAP_MS in the video ffmpeg sent us (epoch ms of the last packet before
+   * each): a viewer's stall that matches one is the encoder's (a busy machine), not the server's.
+   */
+  inputStalls: { at: number; ms: number }[];
   encoderPid: number | undefined;
 }
 
@@ -126,6 +132,7 @@ export class Publisher {
         keyframeRequestTimes: [],
         pliReceived: 0,
         firReceived: 0,
+        inputStalls: [],
         encoderPid: undefined,
       };
       const srtp = new SrtpSession(sessionConfig(keys));
@@ -146,6 +153,7 @@ export class Publisher {
         stats.firReceived += found.fir;
       };
 
+      let lastVideoAt = 0;
       const forward = (kind: 'video' | 'audio') => (packet: Buffer) => {
         let rtp: RtpPacket;
         try {
@@ -155,6 +163,12 @@ export class Publisher {
         }
         peer.send(srtp.encrypt(rtp.payload, rtp.header));
         if (kind === 'video') {
+          const now = performance.timeOrigin + performance.now();
+          if (stats.videoPacketsSent > 0) {
+            const gap = now - lastVideoAt;
+            if (gap > STALL_GAP_MS) stats.inputStalls.push({ at: lastVideoAt, ms: gap });
+          }
+          lastVideoAt = now;
           stats.videoPacketsSent++;
           stats.videoBytesSent += packet.length;
         } else {
@@ -206,7 +220,11 @@ export class Publisher {
 
   /** A snapshot of the figures so far. */
   get stats(): PublisherStats {
-    return { ...this.#stats, keyframeRequestTimes: [...this.#stats.keyframeRequestTimes] };
+    return {
+      ...this.#stats,
+      keyframeRequestTimes: [...this.#stats.keyframeRequestTimes],
+      inputStalls: [...this.#stats.inputStalls],
+    };
   }
 
   get videoSsrc(): number {

@@ -34,6 +34,9 @@ process.on('message', (command: PublisherCommand) => {
   });
 });
 
+// Ctrl-C reaches the whole process group: the parent decides when this process stops.
+process.on('SIGINT', () => {});
+
 // The parent went away without saying stop: do not leave ffmpeg running.
 process.on('disconnect', () => {
   void (publisher?.stop() ?? Promise.resolve()).finally(() => process.exit(0));

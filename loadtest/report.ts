@@ -4,6 +4,7 @@ import type { LoadTestOptions } from './loadTest.js';
 import type { PublisherStats } from './publisher.js';
 import type { ViewerRun } from './runViewers.js';
 import { percentiles, round, roundPercentiles, type Percentiles } from './stats.js';
+import type { RtpTotals } from './rtpCounter.js';
 import type { ViewerResult } from './viewer.js';
 
 export interface CpuWindow {
@@ -22,12 +23,16 @@ export interface Summary {
   viewers: number;
   rate: number;
   durationSeconds: number;
+  /** Ended before its duration (Ctrl-C). */
+  stoppedEarly: boolean;
   viewersWithVideo: number;
   shareWithVideoPercent: number;
   /** Why viewers got no video, most frequent first. */
   failures: { reason: string; count: number }[];
   /** Viewers the server disconnected or kicked during the run. */
   disconnected: number;
+  /** Viewers by the server media address they received from (one UDP port per worker). */
+  viewersByMediaAddress: Record<string, number>;
   /** Per viewer; times in ms from the start of its socket connection (token: its own request). */
   tokenMs: Percentiles;
   joinMs: Percentiles;
@@ -48,7 +53,7 @@ export interface Summary {
     joinPhase: CpuWindow;
     /** From then until the viewers left. */
     steady: CpuWindow;
-    /** The load tester's CPU per viewer in the steady state, minus its baseline. */
+    /** The load tester's CPU in the steady state divided by the viewers (its fixed costs too). */
     testerPercentPerViewer: number | null;
   };
   publisher?: {
@@ -56,9 +61,15 @@ export interface Summary {
     sentVideoKbps: number;
     /** PLI + FIR the server sent the publisher for its video while viewers were there. */
     keyframeRequests: { total: number; joinPhase: number; steady: number };
+    /** Gaps over 500 ms in the encoder's own output during the run (a starved ffmpeg). */
+    encoderStalls: number;
+    longestEncoderGapMs: number;
   };
-  perViewer: ViewerResult[];
+  /** Every viewer's own figures (times relative to its own start, as above). */
+  perViewer: PerViewer[];
 }
+
+export type PerViewer = Omit<ViewerResult, 'rtp'> & { rtp: Omit<RtpTotals, 'firstVideoAt'> };
 
 export function summarize(input: {
   options: LoadTestOptions;
@@ -102,12 +113,14 @@ export function summarize(input: {
     viewers: results.length,
     rate: options.rate,
     durationSeconds: options.durationSeconds,
+    stoppedEarly: options.signal?.aborted === true,
     viewersWithVideo: withVideo,
     shareWithVideoPercent: results.length ? round((100 * withVideo) / results.length) : 0,
     failures: [...failures]
       .map(([reason, count]) => ({ reason, count }))
       .sort((a, b) => b.count - a.count),
     disconnected: results.filter((r) => r.disconnected !== undefined).length,
+    viewersByMediaAddress: countBy(results.map((r) => r.mediaAddress ?? 'none')),
     tokenMs: p((r) => r.tokenMs),
     joinMs: p((r) => r.joinMs),
     iceMs: p((r) => r.iceMs),
@@ -127,10 +140,11 @@ export function summarize(input: {
       steady,
       testerPercentPerViewer:
         testerSteady !== undefined && results.length
-          ? round((testerSteady - (testerIn(baseline) ?? 0)) / results.length, 2)
+          ? round(testerSteady / results.length, 2)
           : null,
     },
-    perViewer: results,
+    // firstVideoAt is this process's clock; firstVideoMs says the same relative to the viewer.
+    perViewer: results.map(({ rtp: { firstVideoAt: _, ...rtp }, ...rest }) => ({ ...rest, rtp })),
   };
   if (input.publisher) {
     const { stats, videoBytesDuringRun } = input.publisher;
@@ -148,9 +162,24 @@ export function summarize(input: {
         joinPhase: times.filter((t) => t <= epoch(run.joinPhaseEndedAt)).length,
         steady: times.filter((t) => t > epoch(run.joinPhaseEndedAt)).length,
       },
+      ...encoderStalls(stats, epoch(run.startedAt), epoch(run.endedAt)),
     };
   }
   return summary;
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of [...values].sort()) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}
+
+function encoderStalls(stats: PublisherStats, from: number, to: number) {
+  const during = stats.inputStalls.filter((s) => s.at + s.ms >= from && s.at <= to);
+  return {
+    encoderStalls: during.length,
+    longestEncoderGapMs: round(Math.max(0, ...during.map((s) => s.ms))),
+  };
 }
 
 function failureReason(r: ViewerResult): string {
@@ -171,13 +200,15 @@ export function formatSummary(s: Summary): string {
   const pace = s.rate > 0 ? `${s.rate}/s` : 'all at once';
   lines.push(
     `livestage load test: ${s.viewers} viewers (${pace}) in room "${s.room}" at ${s.url}, ` +
-      `${s.durationSeconds} s after the last join`,
+      `${s.durationSeconds} s after the last join${s.stoppedEarly ? ' (stopped early)' : ''}`,
   );
   lines.push(
     `viewers with video: ${s.viewersWithVideo}/${s.viewers} (${s.shareWithVideoPercent} %)` +
       (s.disconnected ? `; disconnected by the server: ${s.disconnected}` : ''),
   );
   for (const f of s.failures) lines.push(`  ${f.count} × ${f.reason}`);
+  const spread = Object.entries(s.viewersByMediaAddress).map(([at, n]) => `${n} via ${at}`);
+  lines.push(`server media address (one port per worker): ${spread.join(', ')}`);
   lines.push('');
   const cell = (v: number | null) => (v === null ? '—' : String(v));
   const rows: [string, Percentiles][] = [
@@ -227,9 +258,7 @@ export function formatSummary(s: Summary): string {
     );
   }
   if (s.cpu.testerPercentPerViewer !== null) {
-    lines.push(
-      `  load tester per viewer (steady, above its baseline): ${s.cpu.testerPercentPerViewer} % of one core`,
-    );
+    lines.push(`  load tester per viewer (steady): ${s.cpu.testerPercentPerViewer} % of one core`);
   }
   if (s.publisher) {
     const k = s.publisher.keyframeRequests;
@@ -238,6 +267,12 @@ export function formatSummary(s: Summary): string {
       `publisher: sent ${s.publisher.sentVideoKbps} kbit/s of video; keyframe requests (PLI + FIR) ` +
         `it received while viewers were there: ${k.total} (${k.joinPhase} in the join phase, ${k.steady} steady)`,
     );
+    if (s.publisher.encoderStalls > 0) {
+      lines.push(
+        `  ffmpeg itself paused ${s.publisher.encoderStalls} time(s) (longest ${s.publisher.longestEncoderGapMs} ms): ` +
+          'viewers stalled then through no fault of the server (this machine is short of CPU)',
+      );
+    }
   }
   return lines.join('\n');
 }

@@ -14,6 +14,10 @@ export interface ViewerRunOptions {
   rate: number;
   /** How long the run lasts after the last viewer started, in seconds. */
   durationSeconds: number;
+  /** End as soon as every viewer has video or has failed; the duration is then a ceiling. */
+  endWhenAllHaveVideo?: boolean;
+  /** Ends the run early (no more viewers start; those in leave and are reported). */
+  signal?: AbortSignal;
   credentials: ApiCredentials;
   /** Identities are `${identityPrefix}-${i}`; random by default, so runs never collide. */
   identityPrefix?: string;
@@ -37,6 +41,7 @@ export interface ViewerRun {
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 20_000;
+const POLL_MS = 50;
 
 export async function runViewers(options: ViewerRunOptions): Promise<ViewerRun> {
   const certificate = await sharedCertificate();
@@ -63,7 +68,9 @@ export async function runViewers(options: ViewerRunOptions): Promise<ViewerRun> 
   const startedAt = performance.now();
   const intervalMs = options.rate > 0 && Number.isFinite(options.rate) ? 1000 / options.rate : 0;
   const starts: Promise<void>[] = [];
+  const aborted = () => options.signal?.aborted === true;
   for (const [i, viewer] of viewers.entries()) {
+    if (aborted()) break;
     const due = startedAt + i * intervalMs;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
@@ -72,15 +79,18 @@ export async function runViewers(options: ViewerRunOptions): Promise<ViewerRun> 
   const lastStartedAt = performance.now();
   const endAt = lastStartedAt + options.durationSeconds * 1000;
 
-  const remaining = endAt - performance.now();
-  if (remaining > 0) await sleep(remaining);
+  const settled = () => viewers.every((v) => v.failed || v.hasVideo);
+  while (performance.now() < endAt && !aborted() && !(options.endWhenAllHaveVideo && settled())) {
+    await sleep(Math.min(POLL_MS, endAt - performance.now()));
+  }
   await options.beforeLeave?.();
   const endedAt = performance.now();
-  const results = viewers.map((v) => v.result(endedAt));
+  const started = viewers.slice(0, starts.length);
+  const results = started.map((v) => v.result(endedAt));
   const firstVideos = results.flatMap((r) => r.rtp.firstVideoAt ?? []);
   const joinPhaseEndedAt = firstVideos.length ? Math.max(...firstVideos) : endedAt;
   // A start still under way (a slow step) ends with stop(); its result is already taken.
-  await Promise.all(viewers.map((v) => v.stop()));
+  await Promise.all(started.map((v) => v.stop()));
   await Promise.all(starts);
   return { results, startedAt, lastStartedAt, joinPhaseEndedAt, endedAt };
 }

@@ -21,12 +21,20 @@ export async function fetchToken(
   timeoutMs = 10_000,
 ): Promise<string> {
   const basic = Buffer.from(`${credentials.apiKey}:${credentials.apiSecret}`).toString('base64');
-  const response = await fetch(new URL('/api/tokens', url), {
-    method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
-    body: JSON.stringify(request),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+  let response: Response;
+  try {
+    response = await fetch(new URL('/api/tokens', url), {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is its cause.
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new Error(`POST /api/tokens: cannot reach ${url}: ${reason}`, { cause: error });
+  }
   const body = (await response.json().catch(() => ({}))) as {
     token?: unknown;
     error?: { code?: string; message?: string };

@@ -46,8 +46,13 @@ export interface ViewerResult {
   /** Consumers the server announced, and video ones this viewer resumed. */
   consumers: number;
   videoConsumersResumed: number;
+  /** consumerPaused / consumerResumed events: the server paused or resumed a publisher's track. */
+  producerPauses: number;
+  producerResumes: number;
   /** ICE and DTLS done on the receive transport. */
   transportConnected: boolean;
+  /** The server's media address this viewer receives from ("ip:port": one port per worker). */
+  mediaAddress: string | undefined;
   mediaResets: number;
   /** Why this viewer failed to join or connect, if it did. */
   error: string | undefined;
@@ -68,6 +73,8 @@ export class Viewer {
   #consumers = 0;
   #videoConsumersResumed = 0;
   #transportConnected = false;
+  #producerPauses = 0;
+  #producerResumes = 0;
   #mediaResets = 0;
   #error: string | undefined;
   #disconnected: string | undefined;
@@ -128,7 +135,10 @@ export class Viewer {
       rtp,
       consumers: this.#consumers,
       videoConsumersResumed: this.#videoConsumersResumed,
+      producerPauses: this.#producerPauses,
+      producerResumes: this.#producerResumes,
       transportConnected: this.#transportConnected,
+      mediaAddress: this.#peer?.remoteAddress,
       mediaResets: this.#mediaResets,
       error: this.#error,
       disconnected: this.#disconnected,
@@ -189,6 +199,8 @@ export class Viewer {
 
   #listen(socket: SignalingSocket): void {
     socket.on('newConsumer', (info) => this.#onNewConsumer(info));
+    socket.on('consumerPaused', () => this.#producerPauses++);
+    socket.on('consumerResumed', () => this.#producerResumes++);
     socket.on('mediaReset', ({ recvTransport }) => {
       // The room moved to another worker: a new transport, and new consumers will follow.
       this.#mediaResets++;

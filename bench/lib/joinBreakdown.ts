@@ -29,6 +29,7 @@ export const MILESTONES = [
   'video consumer made',
   'video trackSubscribed',
   'video attached (page)',
+  'attach() returned (page)',
   'video resume sent',
   'video resumed (server)',
   'video resume answered',
@@ -51,13 +52,25 @@ export const SEGMENTS: [label: string, from: Milestone, to: Milestone][] = [
   ['join answered → newConsumer video', 'join answered', 'newConsumer video'],
   ['newConsumer video → video consumer made', 'newConsumer video', 'video consumer made'],
   ['video consumer made → trackSubscribed', 'video consumer made', 'video trackSubscribed'],
-  ['trackSubscribed → resume sent', 'video trackSubscribed', 'video resume sent'],
+  ['trackSubscribed → attached (page)', 'video trackSubscribed', 'video attached (page)'],
+  ['attached → resume sent', 'video attached (page)', 'video resume sent'],
   ['resume sent → resumed (server)', 'video resume sent', 'video resumed (server)'],
   ['resumed → keyframe asked of host', 'video resumed (server)', 'keyframe asked of host'],
   ['keyframe asked → keyframe from host', 'keyframe asked of host', 'keyframe from host'],
   ['keyframe from host → out to viewer', 'keyframe from host', 'keyframe out to viewer'],
   ['keyframe out → first frame received', 'keyframe out to viewer', 'first frame received'],
   ['first frame received → shown', 'first frame received', 'first frame shown'],
+];
+
+/** The transport's own path, which the first keyframe request waits for as well. */
+export const SIDE_SEGMENTS: [label: string, from: Milestone, to: Milestone][] = [
+  ['newConsumer video → connectTransport sent', 'newConsumer video', 'connectTransport sent'],
+  ['connectTransport sent → answered', 'connectTransport sent', 'connectTransport answered'],
+  ['video consumer made → ICE checking (page)', 'video consumer made', 'ICE checking (page)'],
+  ['video consumer made → ICE connected (server)', 'video consumer made', 'ICE connected (server)'],
+  ['ICE → DTLS connected (server)', 'ICE connected (server)', 'DTLS connected (server)'],
+  ['DTLS connected (server) → keyframe asked', 'DTLS connected (server)', 'keyframe asked of host'],
+  ['video resumed (server) → keyframe asked', 'video resumed (server)', 'keyframe asked of host'],
 ];
 
 function firstMark(
@@ -113,6 +126,7 @@ export function timelineOf(
     'video consumer made': page(firstMark(timing, 'consumerCreated', 'video')),
     'video trackSubscribed': page(timing.tSubscribed),
     'video attached (page)': page(timing.tAttached),
+    'attach() returned (page)': page(timing.tAttachReturned),
     'video resume sent': page(firstMark(timing, 'resumeSent', 'video')),
     'video resumed (server)': epoch(resumed),
     'video resume answered': page(firstMark(timing, 'resumeAnswered', 'video')),
@@ -147,7 +161,7 @@ export function summarize(timelines: Timeline[]): BreakdownSummary {
     if (values.length > 0) milestones[name] = stats(values);
   }
   const segments: Record<string, Stats> = {};
-  for (const [label, from, to] of SEGMENTS) {
+  for (const [label, from, to] of [...SEGMENTS, ...SIDE_SEGMENTS]) {
     const values = segmentValues(timelines, from, to);
     if (values.length > 0) segments[label] = stats(values);
   }
@@ -172,6 +186,12 @@ export function printBreakdown(summary: BreakdownSummary, viewers: number): void
   printTable([
     ['', 'p50', 'p95', ''],
     ...SEGMENTS.map(([label]) => [label, ...cell(summary.segments[label], viewers)]),
+  ]);
+  console.log('');
+  console.log('the transport meanwhile, ms per step:');
+  printTable([
+    ['', 'p50', 'p95', ''],
+    ...SIDE_SEGMENTS.map(([label]) => [label, ...cell(summary.segments[label], viewers)]),
   ]);
 }
 

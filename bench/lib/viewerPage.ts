@@ -40,6 +40,8 @@ export interface ViewerTiming {
   tJoined: number;
   tSubscribed: number;
   tAttached: number;
+  /** When RemoteTrack.attach() returned (forced layout, if any, included). */
+  tAttachReturned: number;
   tFirstFrame: number;
   /** When the last packet of the first frame arrived (WebRTC frame metadata), if reported. */
   tFirstFrameReceived: number | null;
@@ -163,6 +165,7 @@ export const MEASURE_JOIN = `async ({ room, timeoutMs }) => {
     document.body.append(video);
     const tAttached = performance.now();
     track.attach(video);
+    const tAttachReturned = performance.now();
     const frame = await first;
     const inbound = await inboundVideo(track).catch(() => null);
     return {
@@ -172,6 +175,7 @@ export const MEASURE_JOIN = `async ({ room, timeoutMs }) => {
       tJoined,
       tSubscribed,
       tAttached,
+      tAttachReturned,
       subscribedBeforeJoined,
       ...frame,
       marks,

@@ -138,6 +138,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   #resumeCredential: string;
   /** Mute state per local track as the server last confirmed it, and requests still unanswered. */
   readonly #selfMute = new WeakMap<LocalTrack, { confirmed: boolean; pending: number }>();
+  /** DTLS parameters the server has not confirmed (connectTransport): sent again on a resume. */
+  readonly #unconfirmedConnects = new WeakMap<types.Transport, types.DtlsParameters>();
   #reconnecting = false;
   /** Cuts the current backoff wait short (the browser says the network is back). */
   #wakeReconnect: (() => void) | undefined;
@@ -521,6 +523,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     await Promise.all(
       [this.#sendTransport, this.#recvTransport].map(async (transport) => {
         if (!transport || transport.closed) return;
+        // Lost with the old connection: the server's side of this transport still waits for it.
+        const unconfirmed = this.#unconfirmedConnects.get(transport);
+        if (unconfirmed) this.#connectTransport(transport, unconfirmed);
         try {
           const { iceParameters } = await this.#request('restartIce', {
             transportId: transport.id,
@@ -721,13 +726,31 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
         state === 'failed' ? 0 : ICE_DISCONNECTED_GRACE_MS,
       );
     });
-    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
-      this.#mark('transportConnectSent', { transportId: transport.id });
-      this.#request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => {
-        this.#mark('transportConnectAnswered', { transportId: transport.id });
-        callback();
-      }, errback);
+    transport.on('connect', ({ dtlsParameters }, callback) => {
+      // Not waiting for the answer: ICE starts at once. mediasoup runs its DTLS server as soon as
+      // ICE is up and completes the handshake when these parameters arrive.
+      callback();
+      this.#connectTransport(transport, dtlsParameters);
     });
+  }
+
+  #connectTransport(transport: types.Transport, dtlsParameters: types.DtlsParameters): void {
+    this.#unconfirmedConnects.set(transport, dtlsParameters);
+    this.#mark('transportConnectSent', { transportId: transport.id });
+    this.#request('connectTransport', { transportId: transport.id, dtlsParameters }).then(
+      () => {
+        this.#unconfirmedConnects.delete(transport);
+        this.#mark('transportConnectAnswered', { transportId: transport.id });
+      },
+      (error: unknown) => {
+        // Connected already: an earlier attempt got there after all.
+        if (isCode(error, 'INVALID_STATE')) this.#unconfirmedConnects.delete(transport);
+        // Gone, or the connection dropped: a resume sends it again, a rejoin makes new transports.
+        else if (!transport.closed && this.connected && !this.#reconnecting) {
+          this.#reportError(error);
+        }
+      },
+    );
   }
 
   #listen(socket: Socket_): void {

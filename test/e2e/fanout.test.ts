@@ -77,7 +77,11 @@ describe('e2e: one room over two media workers (real Chromium)', function () {
   const viewers: Page[] = [];
 
   before(async function () {
-    server = await startTestServer({ MEDIA_WORKERS: '2', MEDIA_WORKER_MAX_CONSUMERS: '1' });
+    server = await startTestServer({
+      MEDIA_WORKERS: '2',
+      MEDIA_WORKER_MAX_CONSUMERS: '1',
+      ROOM_VIEWER_COUNT_INTERVAL_MS: '500',
+    });
     browser = await launchChromium();
     host = await browser.newPage();
     await goLive(host, server.url, room);

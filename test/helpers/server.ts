@@ -37,6 +37,9 @@ export async function startTestServer(
     MEDIA_CLOSE_AFTER_MS: '600000',
     // A dropped (not closed) connection is kept this long for a resume.
     RECONNECT_GRACE_MS: '3000',
+    // The periodic viewer count would slip into tests that check exact event sequences; it is
+    // tested where it is the subject (presence, e2e fan-out), with a short interval.
+    ROOM_VIEWER_COUNT_INTERVAL_MS: '600000',
     ...env,
   });
   const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', format: 'pretty' });

@@ -27,8 +27,8 @@ export class RouterLink {
 
   static async open(origin: types.Router, edge: types.Router): Promise<RouterLink> {
     const made = await Promise.allSettled([
-      origin.createPipeTransport({ listenIp: '127.0.0.1' }),
-      edge.createPipeTransport({ listenIp: '127.0.0.1' }),
+      origin.createPipeTransport({ listenIp: '127.0.0.1', enableRtx: true }),
+      edge.createPipeTransport({ listenIp: '127.0.0.1', enableRtx: true }),
     ]);
     const [local, remote] = made.map((r) => (r.status === 'fulfilled' ? r.value : undefined));
     const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
