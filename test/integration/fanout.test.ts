@@ -273,7 +273,7 @@ describe('dynacast: the publisher encodes only the layers someone needs', functi
     };
   }
 
-  it('lowers the layers when every viewer is small or hidden, raises them when one needs more', async function () {
+  it('keeps every layer while nobody watches, lowers them when every viewer is small or hidden, raises them when one needs more', async function () {
     server = await startTestServer({ MEDIA_WORKERS: '1' });
     const host = await joinRaw(server.url, tokenFor('dyn', 'host', 'host'));
     sockets.push(host.socket);
@@ -283,12 +283,10 @@ describe('dynacast: the publisher encodes only the layers someone needs', functi
     const room = server.rooms.rooms.get('dyn')!;
     const told = () => host.events.of('publisherLayers') as PublisherLayers[];
 
-    // Nobody watches: only layer 0 stays on.
-    await eventually(
-      () => assert.deepEqual(told().at(-1), { trackId, maxSpatialLayer: 0 }, 'lowered to 0'),
-      10_000,
-      'no viewer',
-    );
+    // Nobody watches yet: every layer stays on for the audience to come.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    assert.deepEqual(told(), []);
+    assert.equal(room.layersNeeded(trackId), 2);
     const viewer = await joinRaw(server.url, tokenFor('dyn', 'viewer', 'audience'));
     sockets.push(viewer.socket);
     const consumer = await eventually(
@@ -300,49 +298,24 @@ describe('dynacast: the publisher encodes only the layers someone needs', functi
       10_000,
       'viewer consumer',
     );
-    // A viewer with no size yet may need the top layer: raised at once.
-    await eventually(
-      () => assert.equal(told().at(-1)?.maxSpatialLayer, 2, 'raised for a new viewer'),
-      5_000,
-      'raise',
-    );
-    const small = await request(viewer.socket, 'setConsumerPreferences', {
-      consumerId: consumer.consumerId,
-      viewport: { width: 320, height: 180 },
-    });
-    assert.ok(small.ok);
-    await eventually(
-      () => assert.equal(told().at(-1)?.maxSpatialLayer, 0, 'small viewer: layer 0'),
-      10_000,
-      'small viewer',
-    );
+    /** Waits until the host was last told `layer`, after `ask` (a request of the viewer's). */
+    const toldAfter = async (what: string, layer: number, ask?: [string, object]) => {
+      if (ask) assert.ok((await request(viewer.socket, ask[0], ask[1])).ok, what);
+      await eventually(
+        () => assert.equal(told().at(-1)?.maxSpatialLayer, layer, what),
+        10_000,
+        what,
+      );
+    };
+    const { consumerId } = consumer;
+    // A viewer with no size yet may need the top layer: nothing to change.
+    assert.equal(room.layersNeeded(trackId), 2);
+    const viewport = (height: number) => ({ consumerId, viewport: { width: height * 2, height } });
+    await toldAfter('small viewer: layer 0', 0, ['setConsumerPreferences', viewport(180)]);
     assert.equal(room.layersNeeded(trackId), 0);
-    const medium = await request(viewer.socket, 'setConsumerPreferences', {
-      consumerId: consumer.consumerId,
-      viewport: { width: 640, height: 360 },
-    });
-    assert.ok(medium.ok);
-    await eventually(
-      () => assert.equal(told().at(-1)?.maxSpatialLayer, 1, 'raised to 1'),
-      5_000,
-      'medium viewer',
-    );
+    await toldAfter('medium viewer: layer 1', 1, ['setConsumerPreferences', viewport(360)]);
     // Hidden (paused by the viewer): nothing needed beyond layer 0.
-    assert.ok(
-      (await request(viewer.socket, 'pauseConsumer', { consumerId: consumer.consumerId })).ok,
-    );
-    await eventually(
-      () => assert.equal(told().at(-1)?.maxSpatialLayer, 0, 'hidden: layer 0'),
-      10_000,
-      'hidden viewer',
-    );
-    assert.ok(
-      (await request(viewer.socket, 'resumeConsumer', { consumerId: consumer.consumerId })).ok,
-    );
-    await eventually(
-      () => assert.equal(told().at(-1)?.maxSpatialLayer, 1, 'shown again'),
-      5_000,
-      'shown again',
-    );
+    await toldAfter('hidden: layer 0', 0, ['pauseConsumer', { consumerId }]);
+    await toldAfter('shown again: layer 1', 1, ['resumeConsumer', { consumerId }]);
   });
 });

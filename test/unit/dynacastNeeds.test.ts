@@ -14,12 +14,23 @@ describe('Dynacast (server): the layers a publisher is told to encode', function
     return { dynacast, told };
   }
 
-  it('a track nobody watches drops to layer 0 after the delay, never below', async function () {
+  it('a track nobody watches keeps every layer, ready for the audience', async function () {
     const { dynacast, told } = watched();
-    assert.deepEqual(told, [], 'a new track encodes every layer; nothing to say at once');
+    await wait(LOWER_AFTER_MS * 3);
+    assert.deepEqual(told, []);
+    assert.equal(dynacast.needed('t'), 2);
+    dynacast.close();
+  });
+
+  it('small viewers only: layer 0 after the delay, never below; all gone: every layer again', async function () {
+    const { dynacast, told } = watched();
+    dynacast.setNeed('t', 'a', 0);
+    dynacast.setNeed('t', 'b', 0);
     await wait(LOWER_AFTER_MS * 3);
     assert.deepEqual(told, [0]);
-    assert.equal(dynacast.needed('t'), 0);
+    dynacast.setNeed('t', 'a', undefined);
+    dynacast.setNeed('t', 'b', undefined);
+    assert.deepEqual(told, [0, 2]);
     dynacast.close();
   });
 
@@ -49,6 +60,7 @@ describe('Dynacast (server): the layers a publisher is told to encode', function
 
   it('a viewer that leaves or hides stops counting; needs above the top layer are capped', async function () {
     const { dynacast, told } = watched(2);
+    dynacast.setNeed('t', 'hidden', 'none');
     dynacast.setNeed('t', 'a', 7);
     assert.equal(dynacast.needed('t'), 1);
     dynacast.setNeed('t', 'a', undefined);

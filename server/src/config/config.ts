@@ -34,7 +34,7 @@ const envSchema = z.object({
   MEDIA_PORT_BASE: port.default(40000),
   MEDIA_INITIAL_OUTGOING_BITRATE: positiveInt.default(1_000_000),
   MEDIA_MAX_INCOMING_BITRATE: positiveInt.default(5_000_000),
-  MEDIA_WORKER_MAX_CONSUMERS: positiveInt.default(1000),
+  MEDIA_WORKER_MAX_CONSUMERS: positiveInt.default(600),
   MEDIA_KEYFRAME_REQUEST_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(500),
   MEDIA_DYNACAST: flag.default(true),
   LIVESTAGE_API_KEY: z.string().min(3).optional(),

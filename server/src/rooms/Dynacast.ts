@@ -10,7 +10,7 @@ export type TellPublisher = (trackId: string, maxSpatialLayer: number) => void;
 interface TrackNeeds {
   readonly topLayer: number;
   readonly tell: TellPublisher;
-  /** Each consumer's highest useful layer; a consumer that needs none is absent. */
+  /** Each consumer's highest useful layer; -1 for one that needs none (hidden). */
   readonly byConsumer: Map<string, number>;
   /** What the publisher was last told (a new track encodes every layer). */
   told: number;
@@ -21,7 +21,7 @@ interface TrackNeeds {
  * Dynacast: the highest simulcast layer any viewer of a track needs, across every router of the
  * room, told to its publisher so that it stops encoding the layers above (and starts them again
  * as soon as a viewer needs one). Layer 0 always stays on: a new viewer's first frame comes from
- * it without waiting for an encoder to start.
+ * it without waiting for an encoder to start. A track nobody watches keeps every layer.
  */
 export class Dynacast {
   readonly #options: DynacastOptions;
@@ -44,13 +44,16 @@ export class Dynacast {
     this.#update(trackId);
   }
 
-  /** What one consumer of the track needs now; undefined when it needs nothing (closed, paused). */
-  setNeed(trackId: string, consumerId: string, layer: number | undefined): void {
+  /**
+   * What one consumer of the track needs now: a layer, 'none' while its viewer hides it, or
+   * undefined once it is closed.
+   */
+  setNeed(trackId: string, consumerId: string, layer: number | 'none' | undefined): void {
     const track = this.#tracks.get(trackId);
     if (!track) return;
     const before = track.byConsumer.get(consumerId);
     if (layer === undefined) track.byConsumer.delete(consumerId);
-    else track.byConsumer.set(consumerId, Math.min(layer, track.topLayer));
+    else track.byConsumer.set(consumerId, layer === 'none' ? -1 : Math.min(layer, track.topLayer));
     if (before !== track.byConsumer.get(consumerId)) this.#update(trackId);
   }
 
@@ -97,6 +100,10 @@ export class Dynacast {
 }
 
 function neededLayer(track: TrackNeeds): number {
+  // Nobody watches (yet): every layer stays on for the audience to come. Turned off, the top
+  // layer came back only after many seconds once viewers arrived: Chromium's bandwidth estimate
+  // had sunk to what layer 0 alone sends, and climbs back slowly.
+  if (track.byConsumer.size === 0) return track.topLayer;
   let needed = 0;
   for (const layer of track.byConsumer.values()) needed = Math.max(needed, layer);
   return needed;

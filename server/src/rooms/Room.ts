@@ -617,7 +617,7 @@ export class Room {
     const { consumer } = subscription;
     if (consumer.closed) return;
     const layer = subscription.pausedBySubscriber
-      ? undefined
+      ? 'none'
       : preferredSpatialLayer(
           subscription.spatialLayers,
           subscription.quality,
