@@ -9,13 +9,15 @@
 //   node --import tsx bench/join.ts [--viewers N]      (or BENCH_VIEWERS=N; default 20)
 //   BENCH_WORKERS=2                                     mediasoup workers (default 1)
 //   BENCH_VIEWER_TIMEOUT_MS=30000                       ceiling for one viewer
-//   BENCH_KEYFRAME_DELAY_MS=500                         keyFrameRequestDelay on the host's video
-//                                                       producer (default: none)
+//   BENCH_KEYFRAME_DELAY_MS=500                         the server's MEDIA_KEYFRAME_REQUEST_DELAY_MS
+//                                                       (default: the server's own default)
 //   BENCH_BASELINE_SRC=/tmp/sdk-before/src              a copy of the SDK's sources to compare
 //                                                       with: viewers alternate A B B A between
 //                                                       it and the current SDK
 //   BENCH_SDK_SRC=/path/to/src                          the SDK the viewers use, built from these
 //                                                       sources (default: the served bundle)
+//   BENCH_PREPARE_MS=300                                the page calls LiveRoom.prepare() this long
+//                                                       before it joins (as the example pages do)
 //   BENCH_KEEP_VIEWERS=0                                each viewer leaves before the next joins
 //   BENCH_VERBOSE=1                                     the host's keyframes around each join
 import { parseArgs } from 'node:util';
@@ -69,6 +71,7 @@ interface Options {
   baselineSrc: string | undefined;
   sdkSrc: string | undefined;
   keepViewers: boolean;
+  prepareMs: number | null;
 }
 
 function options(): Options {
@@ -93,7 +96,19 @@ function options(): Options {
   const baselineSrc = process.env.BENCH_BASELINE_SRC || undefined;
   const sdkSrc = process.env.BENCH_SDK_SRC || undefined;
   const keepViewers = process.env.BENCH_KEEP_VIEWERS !== '0';
-  return { viewers, workers, timeoutMs, keyFrameRequestDelayMs, baselineSrc, sdkSrc, keepViewers };
+  const prepare = process.env.BENCH_PREPARE_MS;
+  const prepareMs = prepare === undefined || prepare === '' ? null : Number(prepare);
+  if (prepareMs !== null && !(prepareMs >= 0)) throw new Error('BENCH_PREPARE_MS must be ≥ 0');
+  return {
+    viewers,
+    workers,
+    timeoutMs,
+    keyFrameRequestDelayMs,
+    baselineSrc,
+    sdkSrc,
+    keepViewers,
+    prepareMs,
+  };
 }
 
 async function workerCpuSeconds(server: TestServer): Promise<number> {
@@ -131,6 +146,7 @@ async function joinViewer(
   room: string,
   timeoutMs: number,
   sdkSource: string | undefined,
+  prepareMs: number | null,
 ): Promise<ViewerTiming> {
   const page = await context.newPage();
   await page.addInitScript(RECORD_PEER_CONNECTIONS);
@@ -144,7 +160,9 @@ async function joinViewer(
   else await page.evaluate(installBundle(sdkSource));
   try {
     return await withTimeout(
-      page.evaluate<ViewerTiming>(`(${MEASURE_JOIN})(${JSON.stringify({ room, timeoutMs })})`),
+      page.evaluate<ViewerTiming>(
+        `(${MEASURE_JOIN})(${JSON.stringify({ room, timeoutMs, prepareMs })})`,
+      ),
       timeoutMs + 5_000,
       'viewer page',
     );
@@ -176,7 +194,7 @@ async function main(): Promise<number> {
   const baselineSdk = baselineSrc === undefined ? undefined : await buildSdkBundle(baselineSrc);
   const currentSdk = sdkSrc === undefined ? undefined : await buildSdkBundle(sdkSrc);
   // Before the server starts: it listens for the workers mediasoup creates.
-  const tracer = new ServerTracer({ keyFrameRequestDelayMs });
+  const tracer = new ServerTracer();
   const roomName = `bench-${Date.now().toString(36)}`;
   const results: ViewerResult[] = [];
   const contexts: BrowserContext[] = [];
@@ -187,12 +205,17 @@ async function main(): Promise<number> {
   let resources: Resources | undefined;
 
   try {
-    server = await startTestServer({ MEDIA_WORKERS: workers });
+    server = await startTestServer({
+      MEDIA_WORKERS: workers,
+      ...(keyFrameRequestDelayMs === undefined
+        ? {}
+        : { MEDIA_KEYFRAME_REQUEST_DELAY_MS: String(keyFrameRequestDelayMs) }),
+    });
     browser = await launchChromium();
     console.log(
       `join bench: ${viewers} viewer(s), ${workers} mediasoup worker(s), room ${roomName}, ` +
-        `chromium ${browser.version()}, server ${server.url}, keyFrameRequestDelay ` +
-        `${keyFrameRequestDelayMs === undefined ? 'none' : `${keyFrameRequestDelayMs} ms`}` +
+        `chromium ${browser.version()}, server ${server.url}, keyframe request delay ` +
+        `${server.config.media.keyFrameRequestDelayMs} ms` +
         (sdkSrc === undefined ? '' : `, SDK from ${sdkSrc}`) +
         (baselineSrc === undefined ? '' : `, baseline SDK from ${baselineSrc} (A B B A…)`),
     );
@@ -211,7 +234,7 @@ async function main(): Promise<number> {
       const label = `  viewer ${String(index).padStart(3)}${baselineSdk ? ` (${arm})` : ''}`;
       try {
         const sdk = arm === 'baseline' ? baselineSdk : currentSdk;
-        const timing = await joinViewer(context, server, roomName, timeoutMs, sdk);
+        const timing = await joinViewer(context, server, roomName, timeoutMs, sdk, opts.prepareMs);
         const serverSide = tracer.joinOf(timing.identity);
         const timeline = timelineOf(timing, serverSide, tracer);
         results.push({ index, arm, timing, timeline, firstLayer: serverSide.firstSpatialLayer });
@@ -284,7 +307,7 @@ async function main(): Promise<number> {
     ok: results.length - failed.length,
     failed: failed.length,
     workers: Number(workers),
-    keyFrameRequestDelayMs: keyFrameRequestDelayMs ?? null,
+    keyFrameRequestDelayMs: server?.config.media.keyFrameRequestDelayMs ?? null,
     hostDuringJoins: host,
     ...(arms.length > 1 ? { arms: reports } : reports.current),
     perViewer: results.map((r) =>

@@ -28,10 +28,7 @@ interface HostEvent {
 
 const now = (): number => performance.timeOrigin + performance.now();
 
-/**
- * Listens to every worker created after it is built. `keyFrameRequestDelayMs`, when set, is
- * given to every video producer (what MEDIA_KEYFRAME_REQUEST_DELAY_MS will do on the server).
- */
+/** Listens to every worker created after it is built. */
 export class ServerTracer {
   readonly #byIdentity = new Map<string, ServerJoinTrace>();
   readonly #hostEvents: HostEvent[] = [];
@@ -39,10 +36,7 @@ export class ServerTracer {
   readonly #hostLayers = new Map<number, number>();
   /** Worker trace timestamps (its own monotonic ms) to epoch ms: the smallest offset seen. */
   #workerClockOffset = Number.POSITIVE_INFINITY;
-  readonly #keyFrameRequestDelayMs: number | undefined;
-
-  constructor(options: { keyFrameRequestDelayMs?: number } = {}) {
-    this.#keyFrameRequestDelayMs = options.keyFrameRequestDelayMs;
+  constructor() {
     mediasoup.observer.on('newworker', (worker) => {
       worker.observer.on('newrouter', (router) => {
         router.observer.on('newtransport', (transport) => this.#onTransport(transport));
@@ -117,7 +111,6 @@ export class ServerTracer {
     const identity = appData.identity;
     if (!identity) return;
     if (appData.direction === 'send') {
-      this.#patchProduce(transport);
       transport.observer.on('newproducer', (producer) => this.#onHostProducer(producer));
       return;
     }
@@ -171,14 +164,5 @@ export class ServerTracer {
       }
     });
     producer.enableTraceEvent(['keyframe', 'pli', 'fir']).catch(() => undefined);
-  }
-
-  /** Until the server sets keyFrameRequestDelay itself: the same on every video producer. */
-  #patchProduce(transport: types.Transport): void {
-    const delay = this.#keyFrameRequestDelayMs;
-    if (delay === undefined) return;
-    const produce = transport.produce.bind(transport);
-    transport.produce = (options) =>
-      produce(options.kind === 'video' ? { keyFrameRequestDelay: delay, ...options } : options);
   }
 }

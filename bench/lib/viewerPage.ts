@@ -83,9 +83,16 @@ export const RECORD_PEER_CONNECTIONS = `(() => {
  * Joins with the SDK (the page must have loaded /sdk/livestage.js) and resolves with the
  * timeline of the join up to the first decoded video frame. The token is fetched before the
  * clock starts; the room is kept on window so that the viewer stays until its page closes.
+ * With `prepareMs` (a number), the page calls LiveRoom.prepare() (if the SDK has it) and waits
+ * that long before it fetches the token.
  */
-export const MEASURE_JOIN = `async ({ room, timeoutMs }) => {
+export const MEASURE_JOIN = `async ({ room, timeoutMs, prepareMs }) => {
   const { LiveRoom } = window.Livestage;
+  // A page that has been open a moment before its viewer clicks Watch (as the examples do).
+  if (prepareMs !== null) {
+    if (typeof LiveRoom.prepare === 'function') LiveRoom.prepare();
+    await new Promise((resolve) => setTimeout(resolve, prepareMs));
+  }
   const response = await fetch('/api/dev/token?room=' + encodeURIComponent(room) + '&role=audience');
   const body = await response.json();
   if (!response.ok) throw new Error('token: ' + (body.error ? body.error.message : response.status));

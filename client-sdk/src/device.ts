@@ -17,32 +17,59 @@ const BUILTIN_HANDLERS: Record<string, () => types.HandlerFactory> = {
 type Direction = 'sendonly' | 'recvonly';
 
 /**
- * A mediasoup Device that asks the browser for its codecs at once. Device.load() needs them and
- * gets them from two throwaway RTCPeerConnections, one after the other (about 100 ms on a busy
- * machine); started here, before the socket opens, both run while the server answers, and
- * load() finds them ready. Throws UnsupportedError, like `new Device()`, in a browser mediasoup
- * cannot work with.
+ * The browser's own codecs, asked once per page. Device.load() learns them from two throwaway
+ * RTCPeerConnections, one after the other: 50–130 ms during which the page does nothing else.
+ * They do not depend on the server, so asking early (prepareDevice) takes that off the join.
  */
-export function deviceProbingEarly(): Device {
+let nativeCapabilities:
+  | { factory: types.HandlerFactory; probes: Map<Direction, Promise<types.RtpCapabilities>> }
+  | undefined;
+
+function capabilitiesCache(): typeof nativeCapabilities {
+  if (nativeCapabilities) return nativeCapabilities;
   const handlerName = detectDevice();
   const builtin = handlerName === undefined ? undefined : BUILTIN_HANDLERS[handlerName];
-  if (!builtin) return new Device();
-  const factory = builtin();
-  const probes = new Map<Direction, Promise<types.RtpCapabilities>>();
-  const probe = (direction: Direction): Promise<types.RtpCapabilities> => {
-    let capabilities = probes.get(direction);
-    if (!capabilities) {
-      capabilities = factory.getNativeRtpCapabilities({ direction });
-      probes.set(direction, capabilities);
-    }
-    return capabilities;
-  };
-  // A failure is load()'s to report; until then it must not count as unhandled.
+  if (!builtin) return undefined;
+  nativeCapabilities = { factory: builtin(), probes: new Map() };
+  return nativeCapabilities;
+}
+
+function probe(direction: Direction): Promise<types.RtpCapabilities> {
+  const cache = capabilitiesCache();
+  if (!cache) throw new Error('no mediasoup handler for this browser');
+  let capabilities = cache.probes.get(direction);
+  if (!capabilities) {
+    // One after the other, as Device.load() does: at once, they hold the page up longer.
+    const previous = direction === 'sendonly' ? cache.probes.get('recvonly') : undefined;
+    capabilities = (previous ?? Promise.resolve()).then(
+      () => cache.factory.getNativeRtpCapabilities({ direction }),
+      () => cache.factory.getNativeRtpCapabilities({ direction }),
+    );
+    cache.probes.set(direction, capabilities);
+    // A failed probe is asked again next time (and reported by the load that awaits it).
+    capabilities.catch(() => cache.probes.delete(direction));
+  }
+  return capabilities;
+}
+
+/** Starts asking the browser for its codecs now (see LiveRoom.prepare); safe to call often. */
+export function prepareDevice(): void {
+  if (!capabilitiesCache()) return;
   for (const direction of ['recvonly', 'sendonly'] as const)
     probe(direction).catch(() => undefined);
+}
+
+/**
+ * A mediasoup Device that takes the browser's codecs from this page's cache: already there after
+ * prepareDevice() or an earlier join, else asked by load() as mediasoup-client would. Throws
+ * UnsupportedError, like `new Device()`, in a browser mediasoup cannot work with.
+ */
+export function createDevice(): Device {
+  const cache = capabilitiesCache();
+  if (!cache) return new Device();
   return new Device({
     handlerFactory: {
-      ...factory,
+      ...cache.factory,
       getNativeRtpCapabilities: ({ direction }) => probe(direction),
     },
   });
