@@ -216,6 +216,7 @@ async function main(): Promise<number> {
       `join bench: ${viewers} viewer(s), ${workers} mediasoup worker(s), room ${roomName}, ` +
         `chromium ${browser.version()}, server ${server.url}, keyframe request delay ` +
         `${server.config.media.keyFrameRequestDelayMs} ms` +
+        (opts.prepareMs === null ? '' : `, LiveRoom.prepare() ${opts.prepareMs} ms before`) +
         (sdkSrc === undefined ? '' : `, SDK from ${sdkSrc}`) +
         (baselineSrc === undefined ? '' : `, baseline SDK from ${baselineSrc} (A B B A…)`),
     );
