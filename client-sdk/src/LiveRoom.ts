@@ -1,9 +1,17 @@
 import type { Device, types } from 'mediasoup-client';
-import { io, type Socket } from 'socket.io-client';
 import { createDevice, prepareDevice } from './device.js';
 import { Dynacast } from './Dynacast.js';
 import { LiveStageError } from './errors.js';
 import { TypedEmitter } from './events.js';
+import { NodeList } from './NodeList.js';
+import {
+  connectToAny,
+  nodeCannotServe,
+  reachNode,
+  type Handshake,
+  type LiveSocket,
+  type Reached,
+} from './nodeConnection.js';
 import { LocalParticipant, RemoteParticipant } from './participants.js';
 import type {
   Ack,
@@ -13,14 +21,12 @@ import type {
   ErrorCode,
   HandLowered,
   HandRequest,
-  HandshakeAuth,
   InviteEnded,
   JoinResponse,
   ParticipantInfo,
   ResponseOf,
   Role,
   RoleChanged,
-  ServerToClientEvents,
   StageInfo,
   StageInvite,
   StageSource,
@@ -85,7 +91,11 @@ export interface LiveRoomEvents {
   reconnected: [how: ReconnectOutcome | 'media-reset'];
   /** A remote track's media stopped reaching the server (stalled) or came back. */
   trackStalled: [track: RemoteTrack, participant: RemoteParticipant, stalled: boolean];
-  /** The server is shutting down and will close this connection within deadlineMs. */
+  /**
+   * The server is shutting down and will close this connection within deadlineMs. In a cluster
+   * the SDK moves to another node by itself (no reconnecting, no leave and join; tracks are
+   * republished and resubscribed as after a media reset).
+   */
   serverDraining: [deadlineMs: number];
   /** Hosts: a viewer raised (or re-raised) a hand. */
   handRaised: [hand: HandRequest];
@@ -106,7 +116,6 @@ export interface LiveRoomEvents {
   error: [error: Error];
 }
 
-type Socket_ = Socket<ServerToClientEvents, ClientToServerEvents>;
 type RequestEvent = keyof ClientToServerEvents;
 type RequestOf<E extends RequestEvent> = Parameters<ClientToServerEvents[E]>[0];
 
@@ -115,7 +124,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   readonly localParticipant: LocalParticipant;
   readonly participants = new Map<string, RemoteParticipant>();
   readonly roomName: string;
-  #socket: Socket_;
+  #socket: LiveSocket;
+  /** The previous node's connection during a move, closed once the move is done. */
+  #leavingSocket: LiveSocket | undefined;
   readonly #session: Session;
   readonly #device: Device;
   readonly #timeoutMs: number;
@@ -141,13 +152,15 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   /** DTLS parameters the server has not confirmed (connectTransport): sent again on a resume. */
   readonly #unconfirmedConnects = new WeakMap<types.Transport, types.DtlsParameters>();
   #reconnecting = false;
+  /** Moving to another node because this one drains. */
+  #moving = false;
   /** Cuts the current backoff wait short (the browser says the network is back). */
   #wakeReconnect: (() => void) | undefined;
   #closed = false;
   #viewerCount = 0;
   readonly #dynacast: Dynacast;
 
-  private constructor(socket: Socket_, device: Device, welcome: Welcome, session: Session) {
+  private constructor(socket: LiveSocket, device: Device, welcome: Welcome, session: Session) {
     super();
     this.#socket = socket;
     this.#session = session;
@@ -184,14 +197,22 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     prepareDevice();
   }
 
-  /** Connects, joins the room the token names, and subscribes to everything live in it. */
+  /**
+   * Connects, joins the room the token names, and subscribes to everything live in it.
+   *
+   * `url` is one server (or a load balancer in front of several), or the nodes of a cluster.
+   * With several, the first that answers is used, trying them in the order given (shuffle the
+   * list to spread clients); one that is unreachable or refuses with UNAVAILABLE gives way to the
+   * next, any other refusal is thrown. A node that refuses naming a better one is followed. When
+   * the node in use is lost, reconnecting tries it first and then the others in turn.
+   */
   static async connect(
-    url: string,
+    url: string | readonly string[],
     token: string,
     options: ConnectOptions = {},
   ): Promise<LiveRoom> {
     const session: Session = {
-      url,
+      nodes: new NodeList(url),
       token,
       path: options.path ?? '/socket.io',
       timeoutMs: options.requestTimeoutMs ?? 10_000,
@@ -199,16 +220,17 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       reconnectPolicy: options.reconnectPolicy ?? new BackoffReconnectPolicy(),
       onTiming: options.onTiming,
     };
-    const socket = openSocket(session);
+    const { socket, welcome } = await connectToAny(session.nodes, session);
     try {
-      const welcome = await waitForWelcome(socket, session.timeoutMs);
       markStep(session.onTiming, 'welcome');
       const device = createDevice();
       await device.load({ routerRtpCapabilities: welcome.routerRtpCapabilities });
       markStep(session.onTiming, 'deviceLoaded');
       const room = new LiveRoom(socket, device, welcome, session);
       room.#listen(socket);
-      await room.#join();
+      await room.#join((joined) => {
+        for (const info of joined.participants) room.#addParticipant(info);
+      });
       room.#leaveWithPage();
       return room;
     } catch (error) {
@@ -418,7 +440,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       });
       const local = new LocalTrack(source, producer, track, options);
       this.localParticipant.tracks.set(local.id, local);
-      const stageSource = source === 'screen-audio' ? 'screen' : source;
+      const stageSource = stageSourceOf(source);
       if (this.#stage.member(this.localParticipant.identity)?.mutedByHost.includes(stageSource)) {
         local.mutedByHost = true;
         producer.pause();
@@ -431,15 +453,26 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     }
   }
 
-  async #join(): Promise<void> {
+  /**
+   * Joins on the current connection. Everything the answer says is applied before any event
+   * that follows it is handled: the remote tracks of the previous media go, `takeParticipants`
+   * takes the participants, then stage, role and the new transports.
+   */
+  async #join(takeParticipants: (joined: JoinResponse) => void): Promise<void> {
     this.#mark('joinSent');
     const joined: JoinResponse = await this.#request('join', {
       rtpCapabilities: this.#device.rtpCapabilities,
     });
     this.#mark('joinAnswered');
-    for (const info of joined.participants) this.#addParticipant(info);
+    for (const track of [...this.#tracksByConsumer.values()]) this.#dropTrack(track);
+    takeParticipants(joined);
     this.#stage = new StageState(joined.stage, joined.handQueue);
-    this.#stageSources = this.#stage.member(joined.self.identity)?.sources ?? [];
+    const self = this.#stage.member(joined.self.identity);
+    this.#stageSources = self?.sources ?? [];
+    // What goes out again keeps the host's mutes the room still has (none after a fresh join).
+    for (const track of this.#awaitingRepublish) {
+      track.mutedByHost = self?.mutedByHost.includes(stageSourceOf(track.source)) ?? false;
+    }
     this.localParticipant.role = joined.self.role;
     this.#setViewerCount(joined.viewerCount);
     this.#openTransports(joined.recvTransport, joined.sendTransport);
@@ -470,6 +503,12 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   }
 
   // ---- recovery
+
+  #startReconnect(): void {
+    this.#reconnect().catch((error: unknown) =>
+      this.#teardown('transport', asLiveStageError(error, 'could not reconnect')),
+    );
+  }
 
   async #reconnect(): Promise<void> {
     if (this.#reconnecting || this.#closed) return;
@@ -503,28 +542,47 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     else this.#teardown('transport', asLiveStageError(result.error, 'could not reconnect'));
   }
 
-  /** One attempt: resume the same participant if the server still has it, else join afresh. */
+  /**
+   * One attempt: resume the same participant if the server still has it, else join afresh. A
+   * node that does not know this participant (another node of a cluster) welcomes it as new.
+   */
   async #reestablish(): Promise<ReconnectOutcome> {
-    const socket = openSocket(this.#session, this.#resumeCredential);
-    let welcome: Welcome;
-    try {
-      welcome = await waitForWelcome(socket, this.#timeoutMs);
-    } catch (error) {
-      socket.disconnect();
-      throw error;
-    }
-    const previous = this.#socket;
-    this.#socket = socket;
-    previous.removeAllListeners();
-    previous.disconnect();
-    this.#listen(socket);
-    this.#resumeCredential = welcome.resumeCredential;
+    const { socket, welcome, url } = await this.#reachForReconnect();
+    this.#session.nodes.use(url);
+    this.#adopt(socket).disconnect();
     if (welcome.resumed) {
+      this.#resumeCredential = welcome.resumeCredential;
       await this.#restartIce();
       return 'resumed';
     }
-    await this.#rejoin();
+    await this.#rejoin(welcome.resumeCredential);
     return 'rejoined';
+  }
+
+  /**
+   * The node in use first: it still holds this participant for a resume, and when every node
+   * fails alike it is this client's network that is down, not the node. When it cannot serve
+   * (no answer, UNAVAILABLE), the next listed node is tried at once; the next attempt goes on
+   * from there.
+   */
+  async #reachForReconnect(): Promise<Reached> {
+    const { nodes } = this.#session;
+    try {
+      return await reachNode(nodes, nodes.current, this.#session, this.#resumeCredential);
+    } catch (error) {
+      const other = nodeCannotServe(error) ? nodes.alternative() : undefined;
+      if (other === undefined) throw error;
+      return reachNode(nodes, other, this.#session, this.#resumeCredential);
+    }
+  }
+
+  /** `socket` becomes the connection whose events count; the previous one is returned, deaf. */
+  #adopt(socket: LiveSocket): LiveSocket {
+    const previous = this.#socket;
+    previous.removeAllListeners();
+    this.#socket = socket;
+    this.#listen(socket);
+    return previous;
   }
 
   async #restartIce(): Promise<void> {
@@ -548,8 +606,12 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     );
   }
 
-  /** The server no longer had this participant: start over on the new connection. */
-  async #rejoin(): Promise<void> {
+  /**
+   * The server no longer had this participant: start over on the new connection. The resume
+   * credential is taken once the join is done: should the join fail, the next attempt must not
+   * resume a participant that never joined.
+   */
+  async #rejoin(resumeCredential: string): Promise<void> {
     // Consumers of the participant the server let go of: none of them exists any more.
     this.#consumersDue.clear();
     for (const track of [...this.#tracksByConsumer.values()]) this.#dropTrack(track);
@@ -557,12 +619,94 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       this.participants.delete(participant.identity);
       this.emit('participantLeft', participant);
     }
-    for (const track of this.localParticipant.tracks.values()) track.mutedByHost = false;
     this.#holdForRepublish();
-    await this.#join();
+    await this.#join((joined) => {
+      for (const info of joined.participants) this.#addParticipant(info);
+    });
+    this.#resumeCredential = resumeCredential;
     for (const participant of this.participants.values())
       this.emit('participantJoined', participant);
     await this.#republishInOrder();
+  }
+
+  /**
+   * The node drains: move to another before it closes. After a short random wait (a node's
+   * whole audience must not arrive at once), a new connection joins there while media still
+   * flows here; on its answer the media switches as after a media reset (remote tracks are
+   * resubscribed, local ones republished), then the old connection closes. Nobody, the app
+   * included, sees this participant leave or join. If the other node cannot be reached, this one
+   * is used until it closes, and reconnecting takes over as usual.
+   */
+  #moveAway(socket: LiveSocket, deadlineMs: number, moveTo: string | undefined): void {
+    if (this.#moving || this.#reconnecting || socket !== this.#socket) return;
+    const target = this.#session.nodes.moveTarget(moveTo);
+    if (target === undefined) return;
+    this.#moving = true;
+    const spreadMs = Math.random() * Math.min(MOVE_SPREAD_MS, deadlineMs / 4);
+    setTimeout(() => {
+      this.#move(socket, target)
+        .catch((error: unknown) => this.#reportError(error))
+        .finally(() => {
+          this.#moving = false;
+        });
+    }, spreadMs);
+  }
+
+  async #move(from: LiveSocket, target: string): Promise<void> {
+    if (from !== this.#socket || this.#closed || this.#reconnecting) return;
+    let reached: Reached;
+    try {
+      // No resume credential: that participant lives on the old node; this one joins anew.
+      reached = await reachNode(this.#session.nodes, target, this.#session);
+    } catch {
+      return; // stay: when this node closes, reconnecting takes over
+    }
+    if (from !== this.#socket || this.#closed || this.#reconnecting) {
+      reached.socket.disconnect();
+      return;
+    }
+    this.#session.nodes.use(reached.url);
+    this.#leavingSocket = this.#adopt(reached.socket);
+    try {
+      this.#consumersDue.clear();
+      this.#holdForRepublish();
+      await this.#join((joined) => this.#keepParticipants(joined.participants));
+      this.#resumeCredential = reached.welcome.resumeCredential;
+      await this.#republishInOrder();
+    } catch (error) {
+      // Half-way through: start over the ordinary way (this connection, if it drops, already has).
+      if (this.#socket === reached.socket && !this.#closed && !this.#reconnecting) {
+        reached.socket.removeAllListeners();
+        reached.socket.disconnect();
+        this.#startReconnect();
+      }
+      throw error;
+    } finally {
+      this.#leavingSocket?.disconnect();
+      this.#leavingSocket = undefined;
+    }
+  }
+
+  /** After a move: the same people keep their objects; only real comings and goings are told. */
+  #keepParticipants(infos: ParticipantInfo[]): void {
+    const present = new Set(infos.map((info) => info.identity));
+    for (const participant of [...this.participants.values()]) {
+      if (present.has(participant.identity)) continue;
+      this.participants.delete(participant.identity);
+      this.emit('participantLeft', participant);
+    }
+    for (const info of infos) {
+      const known = this.participants.get(info.identity);
+      if (!known) {
+        this.emit('participantJoined', this.#addParticipant(info));
+        continue;
+      }
+      known.name = info.name;
+      known.role = info.role;
+      known.metadata = info.metadata;
+      known.publications.clear();
+      for (const track of info.tracks) known.publications.set(track.id, track);
+    }
   }
 
   /** The room moved to another media worker: new transports, same captures on new producers. */
@@ -708,8 +852,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
 
   #onMutedByHost(source: StageSource, muted: boolean): void {
     for (const track of this.localParticipant.tracks.values()) {
-      const trackSource = track.source === 'screen-audio' ? 'screen' : track.source;
-      if (trackSource !== source) continue;
+      if (stageSourceOf(track.source) !== source) continue;
       track.mutedByHost = muted;
       syncProducerPause(track);
     }
@@ -761,7 +904,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     );
   }
 
-  #listen(socket: Socket_): void {
+  #listen(socket: LiveSocket): void {
+    /** This node said it drains: when it closes the connection, another node takes over. */
+    let draining = false;
     socket.on('participantJoined', (info) => {
       const participant = this.#addParticipant(info);
       this.emit('participantJoined', participant);
@@ -840,18 +985,43 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     });
     socket.on('viewerCount', ({ count }) => this.#setViewerCount(count));
     socket.on('publisherLayers', (event) => this.#dynacast.onPublisherLayers(event));
-    socket.on('serverDraining', ({ deadlineMs }) => this.emit('serverDraining', deadlineMs));
-    socket.on('kicked', (body) => this.#teardown('kicked', LiveStageError.from(body)));
+    socket.on('serverDraining', ({ deadlineMs, moveTo }) => {
+      draining = true;
+      this.emit('serverDraining', deadlineMs);
+      this.#moveAway(socket, deadlineMs, moveTo);
+    });
+    socket.on('kicked', (body) => this.#onKicked(socket, body));
     socket.on('disconnect', (reason) => {
       if (socket !== this.#socket || this.#closed) return;
       if (reason === 'io client disconnect') this.#teardown('client');
-      else if (reason === 'io server disconnect') this.#teardown('server');
-      else {
-        this.#reconnect().catch((error: unknown) =>
-          this.#teardown('transport', asLiveStageError(error, 'could not reconnect')),
-        );
-      }
+      else if (reason === 'io server disconnect' && !(draining && this.#session.nodes.leave())) {
+        this.#teardown('server');
+      } else this.#startReconnect();
     });
+  }
+
+  /**
+   * A node refusing this client with UNAVAILABLE (over its budget, draining) sends it to the
+   * node it names, or to the next listed one; anything else ends the room as before.
+   */
+  #onKicked(socket: LiveSocket, body: ErrorBody): void {
+    if (socket !== this.#socket || this.#closed) return;
+    if (body.code === 'UNAVAILABLE' && !this.#reconnecting && this.#sentElsewhere(body.node)) {
+      socket.removeAllListeners();
+      socket.disconnect();
+      this.#startReconnect();
+      return;
+    }
+    this.#teardown('kicked', LiveStageError.from(body));
+  }
+
+  /** True when there is a node to go to after the current one sent this client away. */
+  #sentElsewhere(named: string | undefined): boolean {
+    const nodes = this.#session.nodes;
+    if (named === undefined) return nodes.leave();
+    if (!nodes.follow(named)) return false;
+    nodes.use(named);
+    return true;
   }
 
   /**
@@ -969,6 +1139,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     this.#sendTransport?.close();
     this.#recvTransport?.close();
     this.#socket.disconnect();
+    this.#leavingSocket?.disconnect();
     this.emit('disconnected', reason, error);
   }
 
@@ -988,14 +1159,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
 }
 
 /** Everything needed to open (and reopen) the connection. */
-interface Session {
-  url: string;
-  token: string;
-  path: string;
-  timeoutMs: number;
+interface Session extends Handshake {
+  nodes: NodeList;
   autoPublishOnStage: boolean;
   reconnectPolicy: ReconnectPolicy;
-  onTiming: TimingListener | undefined;
 }
 
 /** Retrying cannot help with these: the token is no good, or the room will not have us. */
@@ -1004,20 +1171,8 @@ const FATAL_ON_RECONNECT = new Set(['UNAUTHORIZED', 'FORBIDDEN', 'ROOM_FULL']);
 /** ICE often recovers from 'disconnected' by itself; restart only if it has not by then. */
 const ICE_DISCONNECTED_GRACE_MS = 2000;
 
-function openSocket(session: Session, resume?: string): Socket_ {
-  const auth: HandshakeAuth = resume ? { token: session.token, resume } : { token: session.token };
-  const socket: Socket_ = io(session.url, {
-    path: session.path,
-    auth,
-    transports: ['websocket'],
-    // Reconnection is the SDK's own (resume first, see #reconnect), not socket.io's.
-    reconnection: false,
-    forceNew: true,
-  });
-  const { onTiming } = session;
-  if (onTiming) socket.once('connect', () => markStep(onTiming, 'socketConnected'));
-  return socket;
-}
+/** A draining node's clients move within this long (at most a quarter of its deadline). */
+const MOVE_SPREAD_MS = 2000;
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
@@ -1029,6 +1184,10 @@ function isCode(error: unknown, code: ErrorCode): boolean {
 
 function asLiveStageError(error: unknown, message: string): LiveStageError {
   return error instanceof LiveStageError ? error : new LiveStageError('TIMEOUT', message);
+}
+
+function stageSourceOf(source: TrackSource): StageSource {
+  return source === 'screen-audio' ? 'screen' : source;
 }
 
 function captureEnded(track: LocalTrack): boolean {
@@ -1069,32 +1228,4 @@ async function microphoneTrack(options: { deviceId?: string }): Promise<MediaStr
   const track = stream.getAudioTracks()[0];
   if (!track) throw new LiveStageError('UNSUPPORTED', 'no microphone track');
   return track;
-}
-
-function waitForWelcome(socket: Socket_, timeoutMs: number): Promise<Welcome> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => finish(new LiveStageError('TIMEOUT', 'no answer from the server')),
-      timeoutMs,
-    );
-    const finish = (result: Welcome | LiveStageError) => {
-      clearTimeout(timer);
-      socket.off('welcome', onWelcome);
-      socket.off('kicked', onKicked);
-      socket.off('connect_error', onConnectError);
-      if (result instanceof LiveStageError) reject(result);
-      else resolve(result);
-    };
-    const onWelcome = (welcome: Welcome) => finish(welcome);
-    const onKicked = (body: ErrorBody) => finish(LiveStageError.from(body));
-    const onConnectError = (error: Error & { data?: ErrorBody }) =>
-      finish(
-        error.data
-          ? LiveStageError.from(error.data)
-          : new LiveStageError('INTERNAL', `cannot reach the server: ${error.message}`),
-      );
-    socket.on('welcome', onWelcome);
-    socket.on('kicked', onKicked);
-    socket.on('connect_error', onConnectError);
-  });
 }

@@ -31,6 +31,11 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /**
+   * In a cluster: the URL of a node that can take this client instead (a node over its budget
+   * or draining refuses with UNAVAILABLE and names one).
+   */
+  node?: string;
 }
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: ErrorBody };
@@ -288,6 +293,11 @@ export interface PublisherLayers {
 export interface ServerDraining {
   /** The server exits at the latest this many ms from now. */
   deadlineMs: number;
+  /**
+   * In a cluster: the node to move to. A client that joins there keeps its place in the room
+   * (others see no leave and no join; a guest keeps its seat) and should republish its tracks.
+   */
+  moveTo?: string;
 }
 
 export interface ClientToServerEvents {

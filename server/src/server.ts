@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config/config.js';
+import { ClusterNode } from './cluster/ClusterNode.js';
 import { createHttpApp, REPO_ROOT } from './http/app.js';
 import type { Logger } from './logging/logger.js';
 import { WorkerPool } from './media/WorkerPool.js';
@@ -14,6 +15,8 @@ export interface RunningServer {
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly io: SignalingServer;
+  /** Set when REDIS_URL is: this node's place in the cluster. */
+  readonly cluster: ClusterNode | undefined;
   /**
    * Graceful shutdown: no new rooms or joins (health says draining), clients are told, and it
    * waits up to timeoutMs for the participants to leave, then closes everything.
@@ -45,17 +48,29 @@ export async function startServer(
     );
   }
   const pool = await WorkerPool.start(config.media, log);
-  const rooms = new RoomRegistry(pool, config, log);
+  let rooms: RoomRegistry | undefined;
+  const cluster = ClusterNode.create(
+    config,
+    pool,
+    () => ({
+      participants: rooms?.localParticipants ?? 0,
+      rooms: rooms?.rooms.size ?? 0,
+      draining: rooms?.draining ?? false,
+    }),
+    log,
+  );
+  rooms = new RoomRegistry(pool, config, log, cluster);
   const app = createHttpApp({
     config,
     pool,
     rooms,
     log,
+    cluster,
     examplesDir: path.join(REPO_ROOT, 'examples'),
     sdkBundleDir: path.join(REPO_ROOT, 'client-sdk', 'dist', 'browser'),
   });
   const httpServer = http.createServer(app);
-  const io = createSignalingServer({ httpServer, config, rooms, log, now: options.now });
+  const io = createSignalingServer({ httpServer, config, rooms, cluster, log, now: options.now });
   try {
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -63,17 +78,29 @@ export async function startServer(
     });
   } catch (error) {
     pool.close();
+    await cluster?.stop();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
   const shownHost =
     config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
+  if (cluster) {
+    try {
+      await cluster.start(config.cluster?.nodeUrl ?? `http://${shownHost}:${port}`);
+    } catch (error) {
+      httpServer.close();
+      pool.close();
+      await cluster.stop();
+      throw error;
+    }
+  }
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       rooms.closeAll();
       await io.close().catch(() => undefined);
       pool.close();
+      await cluster?.stop();
     })();
     return closing;
   };
@@ -83,11 +110,14 @@ export async function startServer(
     pool,
     rooms,
     io,
+    cluster,
     async drain(timeoutMs) {
       rooms.startDraining();
-      io.emit('serverDraining', { deadlineMs: timeoutMs });
+      // The cluster hears it first, so that nobody is sent here any more.
+      await cluster?.registry.heartbeat();
+      io.emit('serverDraining', { deadlineMs: timeoutMs, moveTo: cluster?.betterNode() });
       const deadline = Date.now() + timeoutMs;
-      const present = () => [...rooms.rooms.values()].reduce((n, r) => n + r.participants.size, 0);
+      const present = () => rooms.localParticipants;
       log.info('draining', { participants: present(), timeoutMs });
       while (present() > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 100));

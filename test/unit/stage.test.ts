@@ -7,7 +7,12 @@ import {
   Stage,
   stageSourceOf,
 } from '../../server/src/rooms/Stage.js';
-import type { Invite, StageCandidate, StageLimits } from '../../server/src/rooms/Stage.js';
+import type {
+  Invite,
+  StageCandidate,
+  StageLimits,
+  StageSnapshot,
+} from '../../server/src/rooms/Stage.js';
 
 const LIMITS: StageLimits = { maxGuests: 2, handTtlMs: 1_000, inviteTtlMs: 500 };
 const START = 10_000;
@@ -826,6 +831,83 @@ describe('stage', function () {
     });
   });
 
+  describe('snapshot and restore', function () {
+    /** A stage with a bit of everything: live and lapsed hands, invitations, seats, a mute. */
+    function busyStage() {
+      const made = makeStage({ maxGuests: 3 });
+      const { stage, clock } = made;
+      stage.raiseHand(who('old'), 'lapses');
+      clock.now += 100;
+      stage.raiseHand(who('b'), 'second');
+      stage.raiseHand(who('a'), 'first');
+      sendInvite(stage, 'host', who('inv'), ['screen', 'microphone']);
+      stage.seatDirectly('g1', ['camera', 'microphone']);
+      stage.setMutedByHost('g1', 'camera', true);
+      stage.setMutedByHost('g1', 'microphone', true);
+      stage.seatDirectly('g2', ['microphone']);
+      stage.unseat('g2');
+      stage.seatDirectly('g3', ['screen']);
+      clock.now = START + LIMITS.handTtlMs; // 'old' has lapsed, not yet expired
+      return made;
+    }
+    const IDS = ['old', 'a', 'b', 'inv', 'g1', 'g2', 'g3', 'z'];
+    const viaJson = (snapshot: StageSnapshot): StageSnapshot =>
+      JSON.parse(JSON.stringify(snapshot)) as StageSnapshot;
+
+    it('a restored stage is the same stage: what it shows, its snapshot, and what it does next', function () {
+      const { stage, clock } = busyStage();
+      const copy = Stage.restore(stage.limits, viaJson(stage.snapshot()), () => clock.now);
+      assert.deepEqual(observe(copy, IDS), observe(stage, IDS));
+      assert.deepEqual(copy.snapshot(), stage.snapshot());
+      assert.equal(JSON.stringify(copy.snapshot()), JSON.stringify(stage.snapshot()));
+      assert.deepEqual(
+        copy.guests.map((seat) => [seat.id, [...seat.mutedByHost]]),
+        stage.guests.map((seat) => [seat.id, [...seat.mutedByHost]]),
+        'seat ids and the order of mutes survive',
+      );
+      // Lapsed entries are kept, so both report them the same way.
+      assert.deepEqual(copy.expire(), stage.expire());
+      // Seat ids go on from where they were: a new seat is told from every earlier one.
+      const next = stage.seatDirectly('n', ['camera']);
+      const nextInCopy = copy.seatDirectly('n', ['camera']);
+      assert.equal(nextInCopy.id, next.id);
+      assert.ok(
+        next.id > Math.max(...copy.guests.filter((s) => s !== nextInCopy).map((s) => s.id)),
+      );
+      assert.deepEqual(copy.snapshot(), stage.snapshot());
+    });
+
+    it('an empty stage round-trips too', function () {
+      const { stage } = makeStage();
+      const copy = Stage.restore(stage.limits, viaJson(stage.snapshot()));
+      assert.deepEqual(copy.snapshot(), {
+        hands: [],
+        invites: [],
+        seats: [],
+        nextSeatId: stage.snapshot().nextSeatId,
+      });
+      assert.equal(copy.nextExpiry(), undefined);
+    });
+
+    it('shares nothing: changing a snapshot or a restored copy leaves the original alone', function () {
+      const { stage, clock } = busyStage();
+      const before = JSON.stringify(stage.snapshot());
+      const snapshot = stage.snapshot();
+      snapshot.hands[0]!.message = 'changed';
+      snapshot.invites[0]!.sources.push('camera');
+      snapshot.seats[0]!.mutedByHost.length = 0;
+      const copy = Stage.restore(stage.limits, stage.snapshot(), () => clock.now);
+      copy.setMutedByHost('g1', 'camera', false);
+      copy.lowerHand('a');
+      sendInvite(copy, 'host', who('inv2'), ['camera']);
+      copy.seat('g3')!.mutedByHost.add('screen');
+      assert.equal(JSON.stringify(stage.snapshot()), before);
+      const restoredFromEdited = Stage.restore(stage.limits, snapshot);
+      snapshot.seats[0]!.sources.length = 0;
+      assert.deepEqual([...restoredFromEdited.seat('g1')!.sources], ['microphone', 'camera']);
+    });
+  });
+
   describe('random operation sequences', function () {
     /** mulberry32: small, fast, good enough to drive a state machine deterministically. */
     function prng(seed: number): () => number {
@@ -838,6 +920,67 @@ describe('stage', function () {
         return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
       };
     }
+
+    it('a copy restored from a snapshot at any step answers every next step exactly alike', function () {
+      const random = prng(7);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+      const ids = Array.from({ length: 6 }, (_, i) => `p${i}`);
+      const { stage, clock } = makeStage({ maxGuests: 2, handTtlMs: 700, inviteTtlMs: 400 });
+      const asData = (value: unknown) =>
+        JSON.stringify(value, (_key, v: unknown) =>
+          v instanceof Set ? [...(v as Set<unknown>)] : v,
+        );
+      const run = (target: Stage, op: (s: Stage) => unknown): string => {
+        try {
+          return asData(op(target) ?? null);
+        } catch (error) {
+          assert.ok(error instanceof AppError, String(error));
+          return `refused ${error.code}`;
+        }
+      };
+      const outcomes = new Set<string>();
+      for (let step = 0; step < 1500; step++) {
+        const id = pick(ids);
+        const candidate = {
+          identity: id,
+          name: id,
+          role: random() < 0.85 ? 'audience' : 'host',
+        } as const;
+        const sources = Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
+          pick(STAGE_SOURCES),
+        );
+        const source = pick(STAGE_SOURCES);
+        const muted = random() < 0.5;
+        const ops: [string, (s: Stage) => unknown][] = [
+          ['raiseHand', (s) => s.raiseHand(candidate, `m${step}`)],
+          ['lowerHand', (s) => s.lowerHand(id)],
+          ['approve', (s) => s.approve(id, sources)],
+          ['invite', (s) => s.invite('host', candidate, sources)],
+          ['acceptInvite', (s) => s.acceptInvite(id)],
+          ['declineInvite', (s) => s.declineInvite(id)],
+          ['seatDirectly', (s) => s.seatDirectly(id, sources)],
+          ['unseat', (s) => s.unseat(id)],
+          ['setMutedByHost', (s) => s.setMutedByHost(id, source, muted)],
+          ['forget', (s) => s.forget(id)],
+          ['expire', (s) => s.expire()],
+        ];
+        if (random() < 0.2) clock.now += Math.floor(random() * 300);
+        const [name, op] = pick(ops);
+        const twin = Stage.restore(
+          stage.limits,
+          JSON.parse(JSON.stringify(stage.snapshot())) as StageSnapshot,
+          () => clock.now,
+        );
+        const outcome = run(stage, op);
+        assert.equal(run(twin, op), outcome, `step ${step}: ${name}(${id})`);
+        assert.deepEqual(twin.snapshot(), stage.snapshot(), `step ${step}: ${name}(${id}) state`);
+        assert.deepEqual(observe(twin, ids), observe(stage, ids), `step ${step}: ${name}(${id})`);
+        outcomes.add(`${name}:${outcome.startsWith('refused') ? outcome : 'ok'}`);
+      }
+      for (const expected of ['approve:ok', 'acceptInvite:ok', 'setMutedByHost:ok', 'expire:ok']) {
+        assert.ok(outcomes.has(expected), `never saw ${expected}`);
+      }
+    });
 
     for (const seed of [1, 42, 20240607]) {
       it(`keeps its invariants over 2000 random steps (seed ${seed})`, function () {

@@ -61,6 +61,10 @@ const envSchema = z.object({
   STAGE_MAX: z.coerce.number().int().min(0).max(64).default(6),
   STAGE_HAND_TTL_MS: positiveInt.default(5 * 60_000),
   STAGE_INVITE_TTL_MS: positiveInt.default(60_000),
+  REDIS_URL: z.string().url().optional(),
+  CLUSTER_NODE_URL: z.string().url().optional(),
+  CLUSTER_HEARTBEAT_MS: positiveInt.default(2_000),
+  NODE_MAX_PARTICIPANTS: positiveInt.default(5_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -144,6 +148,20 @@ export interface Config {
     readonly handTtlMs: number;
     /** An invitation lapses after this long without an answer. */
     readonly inviteTtlMs: number;
+  };
+  /** Set when REDIS_URL is: this node is one of the cluster of nodes sharing that Redis. */
+  readonly cluster:
+    | {
+        readonly redisUrl: string;
+        /** How clients and other nodes reach this node; default http://HOST:PORT as bound. */
+        readonly nodeUrl: string | undefined;
+        /** The node re-registers this often; it is gone 3 periods after its last refresh. */
+        readonly heartbeatMs: number;
+      }
+    | undefined;
+  readonly node: {
+    /** Past this many participants, the node refuses new ones (UNAVAILABLE, naming a better node). */
+    readonly maxParticipants: number;
   };
 }
 
@@ -243,6 +261,14 @@ export function loadConfig(
       handTtlMs: env.STAGE_HAND_TTL_MS,
       inviteTtlMs: env.STAGE_INVITE_TTL_MS,
     },
+    cluster: env.REDIS_URL
+      ? {
+          redisUrl: env.REDIS_URL,
+          nodeUrl: env.CLUSTER_NODE_URL,
+          heartbeatMs: env.CLUSTER_HEARTBEAT_MS,
+        }
+      : undefined,
+    node: { maxParticipants: env.NODE_MAX_PARTICIPANTS },
   });
 }
 

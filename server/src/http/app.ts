@@ -1,11 +1,13 @@
 import path from 'node:path';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import type { ClusterNode } from '../cluster/ClusterNode.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { errorHandler } from './errorHandler.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { devTokenRoutes } from './routes/devTokens.js';
 import { healthRoutes } from './routes/health.js';
 import { roomRoutes } from './routes/rooms.js';
@@ -16,6 +18,8 @@ export interface HttpDeps {
   pool: WorkerPool;
   rooms: RoomRegistry;
   log: Logger;
+  /** Set in a cluster: placement, the node list and node-to-node relay requests. */
+  cluster?: ClusterNode;
   /** Folders served as they are: the examples and the SDK's browser bundle. */
   examplesDir: string;
   sdkBundleDir: string;
@@ -26,6 +30,7 @@ export function createHttpApp({
   pool,
   rooms,
   log,
+  cluster,
   examplesDir,
   sdkBundleDir,
 }: HttpDeps): Express {
@@ -43,6 +48,7 @@ export function createHttpApp({
   app.use(healthRoutes(pool, rooms));
   app.use(tokenRoutes(config));
   app.use(roomRoutes(config, rooms));
+  if (cluster) app.use(clusterRoutes(config, rooms, cluster));
   if (config.devEndpoints) app.use(devTokenRoutes(config));
   app.use('/sdk', express.static(sdkBundleDir, { fallthrough: true }));
   app.use('/', express.static(examplesDir, { extensions: ['html'] }));

@@ -75,6 +75,14 @@ export class Participant {
   /** Cap on what the server sends this participant (bits/s), set over the REST API; null: none. */
   maxOutgoingBitrate: number | null = null;
   joined = false;
+  /**
+   * In a cluster: the node this participant is connected to, when that is another node. Such a
+   * stand-in has no connection here; its tracks are relayed from its node; everything that
+   * needs its client (transports, messages to it) happens on its own node.
+   */
+  remote: string | undefined;
+  /** It took over from a stand-in (it was connected to another node): the others know it. */
+  movedIn = false;
   #connection: Connection | undefined;
   /** Set while the connection is gone: what would have been sent, in order. */
   #missed: [string, unknown[]][] | undefined;
@@ -87,6 +95,15 @@ export class Participant {
     this.grants = grants;
     this.#connection = connection;
     this.log = log;
+  }
+
+  /** A stand-in for someone connected to another node of the cluster. */
+  static remoteOf(identity: string, grants: Grants, node: string, log: Logger): Participant {
+    const nowhere: Connection = { id: `remote:${node}`, emit: () => undefined, disconnect: () => undefined };
+    const participant = new Participant(identity, grants, nowhere, log);
+    participant.remote = node;
+    participant.joined = true;
+    return participant;
   }
 
   readonly emit: Emit = (event, ...args) => {

@@ -23,6 +23,17 @@ import {
 import { consumerPriority, preferredSpatialLayer } from './qualityPolicy.js';
 import type { RoomRouter, RoomRouters } from './RoomRouters.js';
 import { RoomStage } from './RoomStage.js';
+import type { StageSyncFactory } from './StageSync.js';
+
+/**
+ * In a cluster, how the room tells the other nodes about its own participants (not the stand-ins
+ * for remote ones): who is here and what they publish, and who left.
+ */
+export interface RoomClusterLink {
+  memberChanged(participant: Participant): void;
+  /** Replaces the stage's `left`: the seat is forgotten only if it really left the cluster. */
+  memberLeft(participant: Participant): void;
+}
 
 export interface RoomOptions {
   name: string;
@@ -33,6 +44,8 @@ export interface RoomOptions {
   liveness: LivenessOptions;
   log: Logger;
   onEmpty: (room: Room) => void;
+  /** How stage transitions are committed; default: in this process (LocalStageSync). */
+  stageSync?: StageSyncFactory;
 }
 
 /** A transport asked of a worker that dies meanwhile is asked again of the next router. */
@@ -77,6 +90,7 @@ export class Room {
   readonly #viewerCountTimer: NodeJS.Timeout;
   #viewerCountSent = 0;
   #closed = false;
+  #cluster: RoomClusterLink | undefined;
   /** Subscribers with a reconcile pass already waiting on their queue. */
   readonly #reconcileQueued = new WeakSet<Participant>();
   /** Participants with a media reset already waiting on their queue. */
@@ -86,7 +100,9 @@ export class Room {
     this.name = options.name;
     this.routers = options.routers;
     this.#options = options;
-    this.stage = new RoomStage(this, options.stageLimits, options.log);
+    this.stage = new RoomStage(this, options.stageLimits, options.log, {
+      sync: options.stageSync,
+    });
     this.#liveness = new ProducerLiveness(options.liveness);
     this.#dynacast = new Dynacast({
       enabled: options.mediaConfig.dynacast,
@@ -97,6 +113,16 @@ export class Room {
       options.limits.viewerCountIntervalMs,
     );
     this.#viewerCountTimer.unref();
+  }
+
+  attachCluster(link: RoomClusterLink): void {
+    this.#cluster = link;
+  }
+
+  /** Participants connected to this node (not stand-ins for other nodes'). */
+  get hasLocalParticipants(): boolean {
+    for (const participant of this.participants.values()) if (!participant.remote) return true;
+    return false;
   }
 
   /** The origin router (where publishers are); a new one after its worker died. */
@@ -190,7 +216,11 @@ export class Room {
   admit(participant: Participant): void {
     if (this.#closed) throw new AppError('INVALID_STATE', 'room is closing');
     const existing = this.participants.get(participant.identity);
-    if (existing) {
+    if (existing?.remote) {
+      // Connected elsewhere until now (it moved, or its node died): the others already know it.
+      this.removeQuietly(existing);
+      participant.movedIn = true;
+    } else if (existing) {
       existing.disconnect({ code: 'INVALID_STATE', message: 'joined from another connection' });
       this.remove(existing);
     }
@@ -205,7 +235,7 @@ export class Room {
     rtpCapabilities: types.RtpCapabilities,
   ): Promise<JoinResponse> {
     if (participant.joined) throw new AppError('INVALID_STATE', 'already joined');
-    this.stage.seatOnJoin(participant);
+    await this.stage.seatOnJoin(participant);
     participant.rtpCapabilities = rtpCapabilities;
     let recvTransport: types.WebRtcTransport | undefined;
     let sendTransport: types.WebRtcTransport | undefined;
@@ -213,14 +243,15 @@ export class Room {
       [recvTransport, sendTransport] = await this.#createMediaTransports(participant);
     } catch (error) {
       // A failed join holds no seat either.
-      this.stage.seatRevoked(participant);
+      await this.stage.seatRevoked(participant);
       throw error;
     }
     // A transport made on a router that died since is remade by the reset its loss queued
     // behind this join.
     participant.recvTransport = recvTransport;
     participant.joined = true;
-    this.#announceJoin(participant);
+    this.#announceJoin(participant, participant.movedIn);
+    this.#cluster?.memberChanged(participant);
     this.stage.joined(participant);
     return {
       self: participant.info(),
@@ -245,9 +276,10 @@ export class Room {
     return viewer.role === 'host' || subject.knownToAudience || subject.role !== 'audience';
   }
 
-  #announceJoin(participant: Participant): void {
+  #announceJoin(participant: Participant, quietly = false): void {
     if (participant.grants.hidden) return;
     participant.knownToAudience = !this.#large || participant.role !== 'audience';
+    if (quietly) return;
     const info = participant.info();
     this.#toOthers(participant, (other) => {
       if (this.#knows(other, participant)) other.emit('participantJoined', info);
@@ -411,8 +443,18 @@ export class Room {
       if (publisher.tracks.delete(producer.id)) {
         const event = { identity: publisher.identity, trackId: producer.id };
         this.#toOthers(publisher, (other) => other.emit('trackUnpublished', event));
+        if (!publisher.remote && !publisher.closed) this.#cluster?.memberChanged(publisher);
       }
     });
+    if (!publisher.remote) {
+      const changed = () => {
+        if (!publisher.closed && publisher.tracks.has(producer.id)) {
+          this.#cluster?.memberChanged(publisher);
+        }
+      };
+      producer.observer.on('pause', changed);
+      producer.observer.on('resume', changed);
+    }
     this.#liveness.watch(producer, {
       onStalled: (stalled) => {
         const event = { identity: publisher.identity, trackId: producer.id, stalled };
@@ -436,6 +478,40 @@ export class Room {
       other.emit('trackPublished', published);
       this.#scheduleReconcile(other);
     });
+    if (!publisher.remote) this.#cluster?.memberChanged(publisher);
+  }
+
+  /**
+   * A consumer that carries a track to another node (cluster relay): the publisher keeps every
+   * layer for it, since viewers there may need any of them.
+   */
+  holdLayersFor(consumer: types.Consumer): void {
+    const layers = consumer.rtpParameters.encodings?.length ?? 1;
+    if (consumer.kind !== 'video' || layers <= 1) return;
+    this.#dynacast.setNeed(consumer.producerId, consumer.id, layers - 1);
+    consumer.observer.once('close', () =>
+      this.#dynacast.setNeed(consumer.producerId, consumer.id, undefined),
+    );
+  }
+
+  /** In a cluster: someone connected to another node joins this room's view (a stand-in). */
+  addRemote(participant: Participant, quietly: boolean): void {
+    if (this.#closed) return;
+    this.participants.set(participant.identity, participant);
+    this.#announceJoin(participant, quietly);
+    if (!quietly) this.stage.joined(participant);
+  }
+
+  /**
+   * Takes a participant out without telling anyone it left: it lives on elsewhere in the
+   * cluster (it moved to another node, or joined again there). Its tracks here close.
+   */
+  removeQuietly(participant: Participant, reason?: { code: 'INVALID_STATE'; message: string }): void {
+    if (this.participants.get(participant.identity) !== participant) return;
+    this.participants.delete(participant.identity);
+    if (!participant.remote) participant.disconnect(reason);
+    participant.close();
+    if (!this.hasLocalParticipants) this.#options.onEmpty(this);
   }
 
   /**
@@ -444,7 +520,7 @@ export class Room {
    * produce, say) is answered before any consumer is prepared.
    */
   #scheduleReconcile(subscriber: Participant): void {
-    if (this.#reconcileQueued.has(subscriber)) return;
+    if (subscriber.remote || this.#reconcileQueued.has(subscriber)) return;
     this.#reconcileQueued.add(subscriber);
     setImmediate(() => {
       subscriber.requests
@@ -654,8 +730,13 @@ export class Room {
         if (this.#knows(other, participant)) other.emit('participantLeft', event);
       });
     }
-    this.stage.left(participant);
-    if (this.participants.size === 0) this.#options.onEmpty(this);
+    // A stand-in's stage place is its own node's business; in a cluster, a participant that left
+    // this node may live on at another (the link decides).
+    if (!participant.remote) {
+      if (this.#cluster) this.#cluster.memberLeft(participant);
+      else this.stage.left(participant);
+    }
+    if (!this.hasLocalParticipants) this.#options.onEmpty(this);
   }
 
   close(): void {

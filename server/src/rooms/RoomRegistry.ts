@@ -1,3 +1,6 @@
+import { ClusterRoom } from '../cluster/ClusterRoom.js';
+import type { ClusterNode } from '../cluster/ClusterNode.js';
+import { RedisStageSync, type StageMessage } from '../cluster/RedisStageSync.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';
 import { AppError } from '../errors.js';
@@ -10,15 +13,38 @@ export class RoomRegistry {
   readonly #rooms = new Map<string, Room>();
   readonly #pending = new Map<string, Promise<Room>>();
   readonly #emptyTimers = new Map<string, NodeJS.Timeout>();
+  readonly #clusterRooms = new Map<Room, ClusterRoom>();
   readonly #pool: WorkerPool;
   readonly #config: Config;
   readonly #log: Logger;
+  readonly #cluster: ClusterNode | undefined;
   #draining = false;
 
-  constructor(pool: WorkerPool, config: Config, log: Logger) {
+  constructor(pool: WorkerPool, config: Config, log: Logger, cluster?: ClusterNode) {
     this.#pool = pool;
     this.#config = config;
     this.#log = log;
+    this.#cluster = cluster;
+    if (cluster) {
+      cluster.registry.on('nodeLost', (id) => {
+        for (const link of this.#clusterRooms.values()) link.nodeLost(id);
+      });
+      // Redis came back (perhaps without its data): this node's members are written again.
+      let connectedBefore = false;
+      cluster.redis.on('ready', () => {
+        if (connectedBefore) for (const link of this.#clusterRooms.values()) link.republish();
+        connectedBefore = true;
+      });
+    }
+  }
+
+  /** Participants connected to this node, every room's. */
+  get localParticipants(): number {
+    let count = 0;
+    for (const room of this.#rooms.values()) {
+      for (const participant of room.participants.values()) if (!participant.remote) count += 1;
+    }
+    return count;
   }
 
   get rooms(): ReadonlyMap<string, Room> {
@@ -52,13 +78,13 @@ export class RoomRegistry {
 
   /** For a room someone asked for but never entered: close it later unless somebody comes. */
   releaseIfEmpty(room: Room): void {
-    if (room.participants.size === 0) this.#scheduleClose(room);
+    if (!room.hasLocalParticipants) this.#scheduleClose(room);
   }
 
   closeAll(): void {
     for (const timer of this.#emptyTimers.values()) clearTimeout(timer);
     this.#emptyTimers.clear();
-    for (const room of this.#rooms.values()) room.close();
+    for (const room of this.#rooms.values()) this.#closeRoom(room);
     this.#rooms.clear();
   }
 
@@ -83,7 +109,18 @@ export class RoomRegistry {
         if (room) this.#closeUnavailable(room);
       },
     });
+    const cluster = this.#cluster;
+    let stageSync: RedisStageSync | undefined;
     const room = new Room({
+      stageSync: cluster
+        ? (replica) =>
+            (stageSync = new RedisStageSync(replica, {
+              redis: cluster.redis,
+              bus: cluster.bus,
+              room: name,
+              log,
+            }))
+        : undefined,
       name,
       routers,
       mediaConfig: this.#config.media,
@@ -93,6 +130,33 @@ export class RoomRegistry {
       log,
       onEmpty: (empty) => this.#scheduleClose(empty),
     });
+    if (cluster && stageSync) {
+      const sync = stageSync;
+      const link = new ClusterRoom(room, {
+        redis: cluster.redis,
+        bus: cluster.bus,
+        registry: cluster.registry,
+        relay: cluster.relay,
+        nodeId: cluster.id,
+        reconnectGraceMs: this.#config.rooms.reconnectGraceMs,
+        log,
+        onOtherMessage: (message) => {
+          const body = message.body as { type?: string };
+          if (body.type === 'stage') sync.onMessage(body as StageMessage);
+        },
+      });
+      room.attachCluster(link);
+      try {
+        // Listening first, so that nothing committed between the reads below is missed.
+        await link.start();
+        await sync.load();
+      } catch (error) {
+        link.close();
+        room.close();
+        throw error;
+      }
+      this.#clusterRooms.set(room, link);
+    }
     this.#rooms.set(name, room);
     log.info('room created', { worker: routers.origin.media.index });
     return room;
@@ -104,6 +168,12 @@ export class RoomRegistry {
       participant.disconnect({ code: 'UNAVAILABLE', message: 'media server lost' });
     }
     if (this.#rooms.get(room.name) === room) this.#rooms.delete(room.name);
+    this.#closeRoom(room);
+  }
+
+  #closeRoom(room: Room): void {
+    this.#clusterRooms.get(room)?.close();
+    this.#clusterRooms.delete(room);
     room.close();
   }
 
@@ -111,9 +181,9 @@ export class RoomRegistry {
     this.#cancelEmptyTimer(room.name);
     const timer = setTimeout(() => {
       this.#emptyTimers.delete(room.name);
-      if (room.participants.size > 0 || this.#rooms.get(room.name) !== room) return;
+      if (room.hasLocalParticipants || this.#rooms.get(room.name) !== room) return;
       this.#rooms.delete(room.name);
-      room.close();
+      this.#closeRoom(room);
       this.#log.info('room closed (empty)', { roomId: room.name });
     }, this.#config.rooms.emptyGraceMs);
     timer.unref();

@@ -24,6 +24,8 @@ export interface StageLimits {
 
 /** A guest's place on stage: what it may publish and what a host has muted. */
 export interface Seat {
+  /** Unique in its stage, in the order seats were taken: tells a seat from a later one. */
+  readonly id: number;
   readonly identity: string;
   readonly sources: ReadonlySet<StageSource>;
   readonly mutedByHost: Set<StageSource>;
@@ -46,6 +48,23 @@ export interface Expired {
   invites: Invite[];
 }
 
+/** A stage as plain JSON (for Redis): every entry, lapsed ones too, in insertion order. */
+export interface StageSnapshot {
+  hands: HandRequest[];
+  invites: Invite[];
+  seats: SeatSnapshot[];
+  /** The id the next seat taken gets. */
+  nextSeatId: number;
+}
+
+export interface SeatSnapshot {
+  id: number;
+  identity: string;
+  sources: StageSource[];
+  mutedByHost: StageSource[];
+  since: number;
+}
+
 export interface Forgotten {
   hand: HandRequest | undefined;
   invite: Invite | undefined;
@@ -64,10 +83,50 @@ export class Stage {
   readonly #hands = new Map<string, HandRequest>();
   readonly #invites = new Map<string, Invite>();
   readonly #seats = new Map<string, Seat>();
+  #nextSeatId = 1;
 
   constructor(limits: StageLimits, now: () => number = Date.now) {
     this.limits = limits;
     this.#now = now;
+  }
+
+  /** The stage exactly as it is made from `snapshot()`; nothing is shared with the snapshot. */
+  static restore(limits: StageLimits, snapshot: StageSnapshot, now?: () => number): Stage {
+    const stage = new Stage(limits, now);
+    for (const hand of snapshot.hands) stage.#hands.set(hand.identity, { ...hand });
+    for (const invite of snapshot.invites) {
+      stage.#invites.set(invite.identity, { ...invite, sources: [...invite.sources] });
+    }
+    for (const seat of snapshot.seats) {
+      stage.#seats.set(seat.identity, {
+        id: seat.id,
+        identity: seat.identity,
+        sources: new Set(seat.sources),
+        mutedByHost: new Set(seat.mutedByHost),
+        since: seat.since,
+      });
+    }
+    stage.#nextSeatId = snapshot.nextSeatId;
+    return stage;
+  }
+
+  /** Everything the stage holds as plain data, sharing nothing with it (see `restore`). */
+  snapshot(): StageSnapshot {
+    return {
+      hands: [...this.#hands.values()].map((hand) => ({ ...hand })),
+      invites: [...this.#invites.values()].map((invite) => ({
+        ...invite,
+        sources: [...invite.sources],
+      })),
+      seats: [...this.#seats.values()].map((seat) => ({
+        id: seat.id,
+        identity: seat.identity,
+        sources: [...seat.sources],
+        mutedByHost: [...seat.mutedByHost],
+        since: seat.since,
+      })),
+      nextSeatId: this.#nextSeatId,
+    };
   }
 
   get guests(): Seat[] {
@@ -240,6 +299,7 @@ export class Stage {
   #takeSeat(identity: string, sources: readonly StageSource[]): Seat {
     if (this.full) throw new AppError('STAGE_FULL', 'the stage is full');
     const seat: Seat = {
+      id: this.#nextSeatId++,
       identity,
       sources: new Set(normalizeSources(sources)),
       mutedByHost: new Set(),

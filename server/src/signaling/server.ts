@@ -8,6 +8,7 @@ import type {
   Welcome,
 } from '../../../client-sdk/src/protocol.js';
 import { verifyToken, type VerifiedToken } from '../auth/tokens.js';
+import type { ClusterNode } from '../cluster/ClusterNode.js';
 import type { Config } from '../config/config.js';
 import { AppError, toErrorBody } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -46,6 +47,8 @@ export interface SignalingDeps {
   httpServer: HttpServer;
   config: Config;
   rooms: RoomRegistry;
+  /** In a cluster: shared rate limits, and a better node to name when this one is full. */
+  cluster?: ClusterNode;
   log: Logger;
   /**
    * Clock for token expiry on connect (ms since the epoch); default Date.now. Rate-limit windows
@@ -58,6 +61,7 @@ export function createSignalingServer({
   httpServer,
   config,
   rooms,
+  cluster,
   log,
   now = Date.now,
 }: SignalingDeps): SignalingServer {
@@ -71,14 +75,16 @@ export function createSignalingServer({
 
   const limits = new SignalingRateLimits(config.rateLimits);
   io.use((socket, next) => {
-    admit(socket, config, limits, now()).then(
+    admit(socket, config, limits, now())
+      .then((refusal) => refusal ?? refuseWhenFull(socket, config, rooms, cluster))
+      .then(
       (refusal) => next(refusal && connectError(refusal)),
       (error: unknown) => next(connectError(toErrorBody(error))),
     );
   });
 
   io.on('connection', (socket) => {
-    onConnection(socket, config, rooms, limits, log).catch((error: unknown) => {
+    onConnection(socket, config, rooms, limits, log, cluster).catch((error: unknown) => {
       log.error('connection setup failed', { error: String(error) });
       socket.emit('kicked', toErrorBody(error));
       socket.disconnect(true);
@@ -114,12 +120,36 @@ async function admit(
   return refusal;
 }
 
+/**
+ * A node past its participant budget (or draining) takes no one new, except a client taking
+ * its own participant back; in a cluster the refusal names a node with room to spare.
+ */
+function refuseWhenFull(
+  socket: SignalingSocket,
+  config: Config,
+  rooms: RoomRegistry,
+  cluster: ClusterNode | undefined,
+): ErrorBody | undefined {
+  const { grants, identity } = socket.data.token;
+  const here = rooms.rooms.get(grants.room)?.participants.get(identity);
+  if (here && !here.remote) return undefined; // a resume (or a replacement) of someone here
+  const full = rooms.localParticipants >= config.node.maxParticipants;
+  if (!full && !(cluster && rooms.draining)) return undefined;
+  const node = cluster?.betterNode();
+  return {
+    code: 'UNAVAILABLE',
+    message: rooms.draining ? 'the server is shutting down' : 'this node is full',
+    ...(node ? { node } : {}),
+  };
+}
+
 async function onConnection(
   socket: SignalingSocket,
   config: Config,
   rooms: RoomRegistry,
   limits: SignalingRateLimits,
   log: Logger,
+  cluster: ClusterNode | undefined,
 ): Promise<void> {
   const { identity, grants } = socket.data.token;
   const resumeWith = (socket.handshake.auth as Partial<HandshakeAuth> | undefined)?.resume;
@@ -142,7 +172,12 @@ async function onConnection(
     }
   }
   if (rooms.draining) {
-    socket.emit('kicked', { code: 'UNAVAILABLE', message: 'the server is shutting down' });
+    const node = cluster?.betterNode();
+    socket.emit('kicked', {
+      code: 'UNAVAILABLE',
+      message: 'the server is shutting down',
+      ...(node ? { node } : {}),
+    });
     socket.disconnect(true);
     return;
   }

@@ -26,7 +26,7 @@ export const lowerHand = defineHandler({
   schema: emptySchema,
   async handle({ room, participant }) {
     requireJoined(participant);
-    room.stage.lowerHand(participant);
+    await room.stage.lowerHand(participant);
     return null;
   },
 });
@@ -36,7 +36,11 @@ export const approveHand = defineHandler({
   schema: stageSeatSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
-    room.stage.approve(participant, request.identity, request.sources ?? DEFAULT_GUEST_SOURCES);
+    await room.stage.approve(
+      participant,
+      request.identity,
+      request.sources ?? DEFAULT_GUEST_SOURCES,
+    );
     return null;
   },
 });
@@ -46,7 +50,7 @@ export const denyHand = defineHandler({
   schema: stageTargetSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
-    room.stage.deny(participant, request.identity);
+    await room.stage.deny(participant, request.identity);
     return null;
   },
 });
@@ -79,7 +83,7 @@ export const declineInvite = defineHandler({
   schema: emptySchema,
   async handle({ room, participant }) {
     requireJoined(participant);
-    room.stage.declineInvite(participant);
+    await room.stage.declineInvite(participant);
     return null;
   },
 });
@@ -89,7 +93,7 @@ export const removeFromStage = defineHandler({
   schema: stageTargetSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
-    room.stage.removeFromStage(participant, request.identity);
+    await room.stage.removeFromStage(participant, request.identity);
     return null;
   },
 });
@@ -99,7 +103,7 @@ export const leaveStage = defineHandler({
   schema: emptySchema,
   async handle({ room, participant }) {
     requireJoined(participant);
-    room.stage.leaveStage(participant);
+    await room.stage.leaveStage(participant);
     return null;
   },
 });

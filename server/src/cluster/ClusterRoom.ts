@@ -1,0 +1,251 @@
+import type { Redis } from 'ioredis';
+import type { Grants } from '../auth/grants.js';
+import type { Logger } from '../logging/logger.js';
+import { Participant } from '../rooms/Participant.js';
+import type { Room, RoomClusterLink } from '../rooms/Room.js';
+import { memberStateOf, type MemberState } from './MemberState.js';
+import type { NodeRegistry } from './NodeRegistry.js';
+import type { Relay } from './Relay.js';
+import { roomChannel, type BusMessage, type RoomBus } from './RoomBus.js';
+
+/** Presence messages on a room's channel; the stage has its own (StageSync). */
+export type PresenceMessage =
+  { type: 'member'; member: MemberState } | { type: 'left'; identity: string; node: string };
+
+export const membersKey = (room: string) => `livestage:room:${room}:members`;
+
+/** Deletes a member only if it is still the one on `node` (it did not move meanwhile). */
+const LEAVE_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current then return 0 end
+if cjson.decode(current).node ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', KEYS[2], ARGV[3])
+return 1`;
+
+export interface ClusterRoomDeps {
+  redis: Redis;
+  bus: RoomBus;
+  registry: NodeRegistry;
+  relay: Relay;
+  nodeId: string;
+  /** A member of a dead node keeps its stage place this long, to come back through another. */
+  reconnectGraceMs: number;
+  log: Logger;
+  /** Other messages on the room's channel (the stage's). */
+  onOtherMessage: (message: BusMessage) => void;
+}
+
+/**
+ * One room's membership across the cluster, on this node. The room's own participants are
+ * written to a Redis hash (who is where, what they publish) and announced on the room's channel;
+ * everyone else's appears here as a stand-in (`Participant.remote`) whose tracks are pulled from
+ * their node (Relay) as soon as they are published, and closed when they are not any more.
+ * Every message carries the member's whole state, so applying one is a reconcile: applying it
+ * twice, or late, does no harm.
+ */
+export class ClusterRoom implements RoomClusterLink {
+  readonly #room: Room;
+  readonly #deps: ClusterRoomDeps;
+  /** The latest state heard of each remote member. */
+  readonly #members = new Map<string, MemberState>();
+  /** Tracks being pulled, by track id. */
+  readonly #pulling = new Set<string>();
+  readonly #forgetTimers = new Set<NodeJS.Timeout>();
+  #closed = false;
+
+  constructor(room: Room, deps: ClusterRoomDeps) {
+    this.#room = room;
+    this.#deps = deps;
+  }
+
+  /** Listens to the room's channel, then takes in everyone already there. */
+  async start(): Promise<void> {
+    const { bus, redis } = this.#deps;
+    await bus.subscribe(this.#room.name, (message) => this.#onMessage(message));
+    const members = await redis.hgetall(membersKey(this.#room.name));
+    for (const raw of Object.values(members)) this.#applyMember(JSON.parse(raw) as MemberState);
+  }
+
+  memberChanged(participant: Participant): void {
+    if (participant.remote || participant.closed || !participant.joined) return;
+    const member = memberStateOf(participant, this.#deps.nodeId);
+    const message: PresenceMessage = { type: 'member', member };
+    const { redis, bus } = this.#deps;
+    void redis
+      .multi()
+      .hset(membersKey(this.#room.name), participant.identity, JSON.stringify(member))
+      .publish(roomChannel(this.#room.name), bus.envelope(message))
+      .exec()
+      .catch((error: unknown) =>
+        participant.log.warn('could not tell the cluster', { error: String(error) }),
+      );
+  }
+
+  memberLeft(participant: Participant): void {
+    if (participant.remote) return;
+    const message: PresenceMessage = {
+      type: 'left',
+      identity: participant.identity,
+      node: this.#deps.nodeId,
+    };
+    const { redis, bus, nodeId } = this.#deps;
+    void (
+      redis.eval(
+        LEAVE_SCRIPT,
+        2,
+        membersKey(this.#room.name),
+        roomChannel(this.#room.name),
+        participant.identity,
+        nodeId,
+        bus.envelope(message),
+      ) as Promise<number>
+    ).then(
+      (left) => {
+        // 0: it is a member through another node now (it moved): it keeps its stage place.
+        if (left === 1) this.#room.stage.left(participant);
+      },
+      (error: unknown) => {
+        participant.log.warn('could not tell the cluster of a leave', { error: String(error) });
+        this.#room.stage.left(participant);
+      },
+    );
+  }
+
+  /** Redis came back (maybe empty): write this node's members again. */
+  republish(): void {
+    for (const participant of this.#room.participants.values()) this.memberChanged(participant);
+  }
+
+  /** A node died: its members leave this room's view now, and the stage later. */
+  nodeLost(node: string): void {
+    const gone: Participant[] = [];
+    for (const participant of [...this.#room.participants.values()]) {
+      if (participant.remote === node) {
+        gone.push(participant);
+        this.#members.delete(participant.identity);
+        this.#room.remove(participant);
+      }
+    }
+    if (gone.length === 0) return;
+    void this.#deps.redis
+      .hdel(membersKey(this.#room.name), ...gone.map((p) => p.identity))
+      .catch(() => undefined);
+    const timer = setTimeout(() => {
+      this.#forgetTimers.delete(timer);
+      if (this.#closed) return;
+      void this.#deps.redis.hmget(membersKey(this.#room.name), ...gone.map((p) => p.identity)).then(
+        (back) => {
+          gone.forEach((participant, i) => {
+            if (!back[i]) this.#room.stage.left(participant);
+          });
+        },
+        () => undefined,
+      );
+    }, this.#deps.reconnectGraceMs);
+    timer.unref();
+    this.#forgetTimers.add(timer);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#forgetTimers) clearTimeout(timer);
+    this.#deps.bus.unsubscribe(this.#room.name);
+  }
+
+  #onMessage(message: BusMessage): void {
+    if (this.#closed) return;
+    const body = message.body as PresenceMessage | { type: string };
+    if (body.type === 'member') this.#applyMember((body as { member: MemberState }).member);
+    else if (body.type === 'left') this.#applyLeft(body as { identity: string; node: string });
+    else this.#deps.onOtherMessage(message);
+  }
+
+  #applyLeft({ identity, node }: { identity: string; node: string }): void {
+    const participant = this.#room.participants.get(identity);
+    if (participant?.remote !== node) return;
+    this.#members.delete(identity);
+    this.#room.remove(participant);
+  }
+
+  #applyMember(member: MemberState): void {
+    if (member.node === this.#deps.nodeId || this.#closed) return;
+    if (!this.#deps.registry.isLive(member.node)) return; // a dead node's leftover
+    this.#members.set(member.identity, member);
+    let participant = this.#room.participants.get(member.identity);
+    let moved = false;
+    if (participant && participant.remote !== member.node) {
+      // It was here, or on another node, and is on `member.node` now.
+      this.#room.removeQuietly(participant, {
+        code: 'INVALID_STATE',
+        message: 'joined from another connection',
+      });
+      participant = undefined;
+      moved = true;
+    }
+    if (!participant) {
+      const grants: Grants = { ...member.grants };
+      participant = Participant.remoteOf(
+        member.identity,
+        grants,
+        member.node,
+        this.#deps.log.child({ participantId: member.identity, node: member.node }),
+      );
+      participant.seat = this.#room.stage.stage.seat(member.identity);
+      this.#room.addRemote(participant, moved);
+    }
+    this.#reconcileTracks(participant, member);
+  }
+
+  #reconcileTracks(participant: Participant, member: MemberState): void {
+    const wanted = new Map(member.tracks.map((track) => [track.id, track]));
+    for (const [trackId, track] of [...participant.tracks]) {
+      const info = wanted.get(trackId);
+      if (!info) track.producer.close();
+      else if (info.paused !== track.producer.paused) {
+        void (info.paused ? track.producer.pause() : track.producer.resume()).catch(
+          () => undefined,
+        );
+      }
+    }
+    for (const info of wanted.values()) {
+      if (participant.tracks.has(info.id) || this.#pulling.has(info.id)) continue;
+      void this.#pull(participant, info.id, info.source);
+    }
+  }
+
+  async #pull(
+    participant: Participant,
+    trackId: string,
+    source: MemberState['tracks'][number]['source'],
+  ): Promise<void> {
+    const node = this.#deps.registry.nodes.get(participant.remote!);
+    if (!node) return;
+    this.#pulling.add(trackId);
+    try {
+      const producer = await this.#deps.relay.pull(this.#room, node.url, trackId);
+      const latest = this.#members.get(participant.identity);
+      const info = latest?.tracks.find((t) => t.id === trackId);
+      if (
+        this.#closed ||
+        participant.closed ||
+        this.#room.participants.get(participant.identity) !== participant ||
+        !info
+      ) {
+        producer.close();
+        return;
+      }
+      if (info.paused !== producer.paused)
+        await (info.paused ? producer.pause() : producer.resume());
+      await this.#room.publish(participant, producer, source);
+    } catch (error) {
+      participant.log.warn('could not relay a track from its node', {
+        trackId,
+        error: String(error),
+      });
+    } finally {
+      this.#pulling.delete(trackId);
+    }
+  }
+}
