@@ -7,6 +7,18 @@ export function paramFromUrl(name) {
   return new URLSearchParams(location.search).get(name) || '';
 }
 
+/**
+ * Where to connect: this page's own server, then any other nodes of the cluster listed in
+ * `?nodes=http://a:3001,http://b:3002` (the SDK moves to the next one if its node dies).
+ */
+export function serverUrls() {
+  const others = paramFromUrl('nodes')
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url && url !== location.origin);
+  return others.length > 0 ? [location.origin, ...others] : location.origin;
+}
+
 export async function devToken(room, role, name = '') {
   const query = new URLSearchParams({ room, role });
   if (name) query.set('name', name);

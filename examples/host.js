@@ -1,4 +1,4 @@
-import { devToken, roomFromUrl } from './common.js';
+import { devToken, roomFromUrl, serverUrls } from './common.js';
 import { HostPanels } from './host-panels.js';
 import { StageGrid } from './stage-ui.js';
 
@@ -41,7 +41,7 @@ async function goLive() {
   setStatus('connecting…');
   try {
     const token = await devToken($('room').value, 'host', 'Host');
-    const room = await LiveRoom.connect(location.origin, token);
+    const room = await LiveRoom.connect(serverUrls(), token);
     state.room = room;
     grid.setSelf(room.localParticipant.identity, 'Host');
     grid.update(room.stage);

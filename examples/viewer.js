@@ -1,4 +1,4 @@
-import { devToken, paramFromUrl, roomFromUrl } from './common.js';
+import { devToken, paramFromUrl, roomFromUrl, serverUrls } from './common.js';
 import { StageGrid, act, errorText, formatWait, sourcesText } from './stage-ui.js';
 
 const { LiveRoom } = window.Livestage;
@@ -144,7 +144,7 @@ async function watch() {
   $('status').textContent = 'connecting…';
   try {
     const token = await devToken($('room').value, 'audience', $('name').value.trim());
-    const room = await LiveRoom.connect(location.origin, token);
+    const room = await LiveRoom.connect(serverUrls(), token);
     state.room = room;
     const self = room.localParticipant.identity;
     grid.setSelf(self, $('name').value.trim() || self);

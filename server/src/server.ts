@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config/config.js';
-import { ClusterNode } from './cluster/ClusterNode.js';
+import { ClusterNode, type NodeLoad } from './cluster/ClusterNode.js';
 import { createHttpApp, REPO_ROOT } from './http/app.js';
 import type { Logger } from './logging/logger.js';
 import { WorkerPool } from './media/WorkerPool.js';
@@ -48,18 +48,15 @@ export async function startServer(
     );
   }
   const pool = await WorkerPool.start(config.media, log);
-  let rooms: RoomRegistry | undefined;
-  const cluster = ClusterNode.create(
-    config,
-    pool,
-    () => ({
-      participants: rooms?.localParticipants ?? 0,
-      rooms: rooms?.rooms.size ?? 0,
-      draining: rooms?.draining ?? false,
-    }),
-    log,
-  );
-  rooms = new RoomRegistry(pool, config, log, cluster);
+  // The registry reports the load the cluster registration carries; it is made right after.
+  const load = { of: (): NodeLoad => ({ participants: 0, rooms: 0, draining: false }) };
+  const cluster = ClusterNode.create(config, pool, () => load.of(), log);
+  const rooms = new RoomRegistry(pool, config, log, cluster);
+  load.of = () => ({
+    participants: rooms.localParticipants,
+    rooms: rooms.rooms.size,
+    draining: rooms.draining,
+  });
   const app = createHttpApp({
     config,
     pool,

@@ -23,19 +23,41 @@ const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 const READY_CEILING_MS = 10_000;
 const OUTPUT_LINES = 100;
 
-/** Servers still running, killed (and their dirs removed) if the test process exits first. */
-const running = new Map<ChildProcess, string>();
+/** Data dirs of servers still running, removed if the test process exits first. */
+const dirs = new Set<string>();
 let exitHookInstalled = false;
 
-function killAllOnExit(): void {
+function removeDirsOnExit(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const [child, dir] of running) {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
+}
+
+/**
+ * Runs redis-server ($0 "$@") under a shell that kills it as soon as its stdin closes: when we
+ * close it (stop), and when the test process dies, however it dies (even SIGKILL), since the
+ * kernel closes our end of the pipe. The shell exits when redis-server does (SHUTDOWN).
+ */
+const GUARD = `exec 3<&0
+"$0" "$@" </dev/null 3<&- &
+server=$!
+(cat <&3 >/dev/null; kill -9 "$server" 2>/dev/null) &
+wait "$server"`;
+
+/**
+ * Awaits `promise` with the event loop held open: the processes here are unref'd (so that a
+ * forgotten stop() cannot hang mocha), and waiting for one of them to exit must not let the test
+ * process end first.
+ */
+export async function keepingAlive<T>(promise: Promise<T>): Promise<T> {
+  const hold = setInterval(() => {}, 1000);
+  try {
+    return await promise;
+  } finally {
+    clearInterval(hold);
+  }
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -52,8 +74,9 @@ export async function freePort(): Promise<number> {
 }
 
 export async function startRedis(): Promise<TestRedis> {
-  killAllOnExit();
+  removeDirsOnExit();
   const dir = mkdtempSync(join(tmpdir(), 'livestage-redis-'));
+  dirs.add(dir);
   let lastError: unknown;
   // Another process may take the free port before redis-server binds it: try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -62,18 +85,30 @@ export async function startRedis(): Promise<TestRedis> {
       const server = await launch(port, dir);
       return handle(port, dir, server);
     } catch (error) {
-      if (error instanceof RedisMissingError) {
-        rmSync(dir, { recursive: true, force: true });
-        throw error;
-      }
       lastError = error;
+      if (error instanceof RedisMissingError) break;
     }
   }
   rmSync(dir, { recursive: true, force: true });
+  dirs.delete(dir);
   throw lastError;
 }
 
 class RedisMissingError extends Error {}
+
+async function ensureInstalled(): Promise<void> {
+  const found = await new Promise<boolean>((resolve) => {
+    const check = spawn(REDIS_SERVER, ['--version'], { stdio: 'ignore' });
+    check.once('error', () => resolve(false));
+    check.once('exit', (code) => resolve(code === 0));
+  });
+  if (!found) {
+    throw new RedisMissingError(
+      `${REDIS_SERVER} not found: install Debian's redis-server ` +
+        '(bash scripts/install-system-deps.sh) or set REDIS_SERVER_BIN',
+    );
+  }
+}
 
 interface RunningRedis {
   child: ChildProcess;
@@ -93,8 +128,7 @@ function handle(port: number, dir: string, first: RunningRedis): TestRedis {
       const previous = current;
       current = undefined;
       await shutdown(port);
-      await previous.exited;
-      running.delete(previous.child);
+      await keepingAlive(previous.exited);
       current = await launch(port, dir);
     },
     async stop() {
@@ -103,11 +137,11 @@ function handle(port: number, dir: string, first: RunningRedis): TestRedis {
       const last = current;
       current = undefined;
       if (last) {
-        last.child.kill('SIGKILL');
-        await last.exited;
-        running.delete(last.child);
+        last.child.stdin?.end();
+        await keepingAlive(last.exited);
       }
       rmSync(dir, { recursive: true, force: true });
+      dirs.delete(dir);
     },
   };
 }
@@ -132,7 +166,10 @@ async function launch(port: number, dir: string): Promise<RunningRedis> {
     '--logfile',
     '',
   ];
-  const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  await ensureInstalled();
+  const child = spawn('sh', ['-c', GUARD, REDIS_SERVER, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     output.push(...chunk.toString().split('\n').filter(Boolean));
@@ -140,29 +177,25 @@ async function launch(port: number, dir: string): Promise<RunningRedis> {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'ENOENT'
-          ? new RedisMissingError(
-              `${REDIS_SERVER} not found: install Debian's redis-server ` +
-                '(bash scripts/install-system-deps.sh) or set REDIS_SERVER_BIN',
-            )
-          : error,
-      ),
-    );
-  });
-  running.set(child, dir);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The guard's watcher may outlive the shell by a moment: its exit is the shell's.
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      child.stdin?.end();
+      resolve();
+    }),
+  );
+  // Nothing here keeps the test process alive: a forgotten stop() must not hang mocha.
+  child.unref();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) {
+    (stream as unknown as { unref?: () => void } | null)?.unref?.();
+  }
   const server = { child, exited, output };
   try {
     await waitForPing(port, exited, () => output.join('\n'));
     return server;
   } catch (error) {
-    child.kill('SIGKILL');
-    await exited;
-    running.delete(child);
+    child.stdin?.end();
+    await keepingAlive(exited);
     throw error;
   }
 }

@@ -12,6 +12,17 @@ import { roomChannel, type BusMessage, type RoomBus } from './RoomBus.js';
 export type PresenceMessage =
   { type: 'member'; member: MemberState } | { type: 'left'; identity: string; node: string };
 
+/** Deletes the members still listed on a dead node (not those that moved on meanwhile). */
+const PURGE_SCRIPT = `
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  if cjson.decode(entries[i + 1]).node == ARGV[1] then redis.call('HDEL', KEYS[1], entries[i]) end
+end
+return 1`;
+
+const MAX_PULL_ATTEMPTS = 5;
+const PULL_RETRY_MS = 500;
+
 export const membersKey = (room: string) => `livestage:room:${room}:members`;
 
 /** Deletes a member only if it is still the one on `node` (it did not move meanwhile). */
@@ -51,6 +62,7 @@ export class ClusterRoom implements RoomClusterLink {
   readonly #members = new Map<string, MemberState>();
   /** Tracks being pulled, by track id. */
   readonly #pulling = new Set<string>();
+  /** Timers to clear on close: delayed stage forgets and pull retries. */
   readonly #forgetTimers = new Set<NodeJS.Timeout>();
   #closed = false;
 
@@ -129,7 +141,7 @@ export class ClusterRoom implements RoomClusterLink {
     }
     if (gone.length === 0) return;
     void this.#deps.redis
-      .hdel(membersKey(this.#room.name), ...gone.map((p) => p.identity))
+      .eval(PURGE_SCRIPT, 1, membersKey(this.#room.name), node)
       .catch(() => undefined);
     const timer = setTimeout(() => {
       this.#forgetTimers.delete(timer);
@@ -219,33 +231,56 @@ export class ClusterRoom implements RoomClusterLink {
     participant: Participant,
     trackId: string,
     source: MemberState['tracks'][number]['source'],
+    attempt = 1,
   ): Promise<void> {
     const node = this.#deps.registry.nodes.get(participant.remote!);
     if (!node) return;
     this.#pulling.add(trackId);
+    let failed = false;
     try {
       const producer = await this.#deps.relay.pull(this.#room, node.url, trackId);
-      const latest = this.#members.get(participant.identity);
-      const info = latest?.tracks.find((t) => t.id === trackId);
-      if (
-        this.#closed ||
-        participant.closed ||
-        this.#room.participants.get(participant.identity) !== participant ||
-        !info
-      ) {
+      if (!this.#stillWanted(participant, trackId)) {
         producer.close();
         return;
       }
-      if (info.paused !== producer.paused)
-        await (info.paused ? producer.pause() : producer.resume());
+      const paused = this.#members
+        .get(participant.identity)
+        ?.tracks.find((t) => t.id === trackId)?.paused;
+      if (paused !== undefined && paused !== producer.paused) {
+        await (paused ? producer.pause() : producer.resume());
+      }
       await this.#room.publish(participant, producer, source);
     } catch (error) {
+      failed = true;
       participant.log.warn('could not relay a track from its node', {
         trackId,
+        attempt,
         error: String(error),
       });
     } finally {
       this.#pulling.delete(trackId);
     }
+    // A relay refused or lost on the way (the node was busy, the track not listed there yet):
+    // try again a few times while the track is still published.
+    if (failed && attempt < MAX_PULL_ATTEMPTS) {
+      const timer = setTimeout(() => {
+        this.#forgetTimers.delete(timer);
+        if (this.#stillWanted(participant, trackId) && !this.#pulling.has(trackId)) {
+          void this.#pull(participant, trackId, source, attempt + 1);
+        }
+      }, PULL_RETRY_MS * attempt);
+      timer.unref();
+      this.#forgetTimers.add(timer);
+    }
+  }
+
+  #stillWanted(participant: Participant, trackId: string): boolean {
+    return (
+      !this.#closed &&
+      !participant.closed &&
+      !participant.tracks.has(trackId) &&
+      this.#room.participants.get(participant.identity) === participant &&
+      (this.#members.get(participant.identity)?.tracks.some((t) => t.id === trackId) ?? false)
+    );
   }
 }

@@ -58,6 +58,8 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   #timer: NodeJS.Timeout | undefined;
   #nodes = new Map<string, NodeStatus>();
   #beating: Promise<void> | undefined;
+  /** Since when our heartbeats reach Redis without a failure (undefined: they fail now). */
+  #healthySince: number | undefined;
 
   constructor(redis: Redis, self: () => NodeStatus, heartbeatMs: number, log: Logger) {
     super();
@@ -118,13 +120,17 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
       if (gone.length > 0) await this.#redis.srem(NODES_KEY, ...gone);
       nodes.set(self.id, self);
       const previous = this.#nodes;
-      // A node missing from Redis that refreshed recently is not dead: Redis lost its keys
-      // (a restart without persistence) and the node registers again within a heartbeat.
+      const now = Date.now();
+      this.#healthySince ??= now;
+      // A node missing from Redis is dead only once Redis has been reachable for a whole expiry
+      // period and the node did not register meanwhile: right after Redis comes back (keys
+      // lost, or expired while it was down) every live node registers again within a heartbeat.
+      const settled = now - this.#healthySince >= this.ttlMs;
       const lost: string[] = [];
       for (const [id, status] of previous) {
         if (nodes.has(id)) continue;
-        if (Date.now() - status.updatedAt < this.ttlMs) nodes.set(id, status);
-        else lost.push(id);
+        if (settled && now - status.updatedAt >= this.ttlMs) lost.push(id);
+        else nodes.set(id, status);
       }
       this.#nodes = nodes;
       for (const id of lost) {
@@ -133,11 +139,16 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
       }
     } catch (error) {
       // Redis away: keep the last known list; the next heartbeat registers again.
+      this.#healthySince = undefined;
+      if (this.#stopped) return;
       this.#log.warn('cluster heartbeat failed', { error: String(error) });
     }
   }
 
+  #stopped = false;
+
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     const id = this.#self().id;
     await this.#redis

@@ -1,4 +1,11 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  RLWrapperTimeouts,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import type { ErrorBody } from '../../../client-sdk/src/protocol.js';
 import type { Config } from '../config/config.js';
 
@@ -21,19 +28,55 @@ export interface TokenHolder {
   identity: string;
 }
 
+/** Where the budgets that must hold across a cluster are kept; none: this process's memory. */
+export interface SharedLimits {
+  /** The cluster's Redis (the node's own ioredis client; not closed here). */
+  redis?: Redis;
+}
+
+/** Keys in Redis: `livestage:rl:<budget>:<key>`. */
+const REDIS_KEY_PREFIX = 'livestage:rl:';
 /**
- * Makes one fixed-window budget of `points` per key every `durationSeconds`. The only place a
- * limiter is built: a shared store (RateLimiterRedis, same options plus its client) goes here.
- * With a remote store, `inMemoryBlockOnConsumed: points` keeps a spent key's refusals local.
+ * A shared budget that Redis does not answer within this long is charged in this node's memory
+ * instead: a slow or partitioned Redis (a socket that still looks open) must not hold up a
+ * connection or a request.
  */
-export type LimiterFactory = (
-  keyPrefix: string,
+const REDIS_TIMEOUT_MS = 500;
+
+/** Makes one fixed-window budget of `points` per key every `durationSeconds`. */
+type LimiterFactory = (
+  budget: string,
   points: number,
   durationSeconds: number,
 ) => RateLimiterAbstract;
 
-export const memoryLimiter: LimiterFactory = (keyPrefix, points, durationSeconds) =>
-  new RateLimiterMemory({ keyPrefix, points, duration: durationSeconds });
+const memoryLimiter: LimiterFactory = (budget, points, durationSeconds) =>
+  new RateLimiterMemory({ keyPrefix: budget, points, duration: durationSeconds });
+
+/**
+ * One budget for the whole cluster, counted in Redis. When Redis is down (not connected, or
+ * silent past REDIS_TIMEOUT_MS) the same budget is counted in this node's memory (the
+ * insurance): a Redis outage loosens the limit to one budget per node for a while, and never
+ * refuses a client for it or throws. Once a key's budget is spent, its refusals are answered
+ * from memory until its window ends (`inMemoryBlockOnConsumed`): a client looping past its
+ * budget costs Redis nothing more.
+ */
+function redisLimiter(redis: Redis): LimiterFactory {
+  return (budget, points, durationSeconds) =>
+    // The insurance is the wrapper's alone: a call that timed out and later fails is charged once.
+    new RLWrapperTimeouts({
+      limiter: new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: `${REDIS_KEY_PREFIX}${budget}`,
+        points,
+        duration: durationSeconds,
+        inMemoryBlockOnConsumed: points,
+        rejectIfRedisNotReady: true,
+      }),
+      timeoutMs: REDIS_TIMEOUT_MS,
+      insuranceLimiter: memoryLimiter(budget, points, durationSeconds),
+    });
+}
 
 /**
  * Signaling budgets. An audience can sit behind one address (campus or carrier NAT), so the
@@ -45,6 +88,9 @@ export const memoryLimiter: LimiterFactory = (keyPrefix, points, durationSeconds
  *   refused tokens get RATE_LIMITED instead of UNAUTHORIZED, but valid tokens still connect: a
  *   stranger behind the same NAT spraying bad tokens cannot lock its audience out.
  * Each method answers the refusal, or undefined when every budget it charges had room.
+ *
+ * With `shared.redis`, every budget but the per-socket one (a socket lives on one node) is one
+ * budget for the whole cluster, kept in Redis (see redisLimiter). Without it, all live in memory.
  */
 export class SignalingRateLimits {
   readonly #socketRequests: RateLimiterAbstract;
@@ -53,8 +99,9 @@ export class SignalingRateLimits {
   readonly #ipConnections: RateLimiterAbstract;
   readonly #failedConnections: RateLimiterAbstract;
 
-  constructor(limits: Config['rateLimits'], createLimiter: LimiterFactory = memoryLimiter) {
-    this.#socketRequests = createLimiter('socket', limits.requestsPerSecondPerSocket, 1);
+  constructor(limits: Config['rateLimits'], shared: SharedLimits = {}) {
+    const createLimiter = shared.redis ? redisLimiter(shared.redis) : memoryLimiter;
+    this.#socketRequests = memoryLimiter('socket', limits.requestsPerSecondPerSocket, 1);
     this.#ipRequests = createLimiter('ip', limits.requestsPerSecondPerIp, 1);
     this.#tokenConnections = createLimiter(
       'connect-token',
