@@ -94,11 +94,11 @@ export async function startNode(options: NodeOptions): Promise<TestNode> {
     CLUSTER_HEARTBEAT_MS: '500',
     ...options.env,
   };
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--import', DIE_WITH_PARENT, ENTRY],
-    { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
-  );
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', DIE_WITH_PARENT, ENTRY], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString().split('\n').filter(Boolean));

@@ -40,6 +40,7 @@ export interface ClusterRoomDeps {
   registry: NodeRegistry;
   relay: Relay;
   nodeId: string;
+  nodeUrl: string;
   /** A member of a dead node keeps its stage place this long, to come back through another. */
   reconnectGraceMs: number;
   log: Logger;
@@ -73,15 +74,22 @@ export class ClusterRoom implements RoomClusterLink {
 
   /** Listens to the room's channel, then takes in everyone already there. */
   async start(): Promise<void> {
-    const { bus, redis } = this.#deps;
+    const { bus, redis, registry } = this.#deps;
     await bus.subscribe(this.#room.name, (message) => this.#onMessage(message));
-    const members = await redis.hgetall(membersKey(this.#room.name));
-    for (const raw of Object.values(members)) this.#applyMember(JSON.parse(raw) as MemberState);
+    const [members] = await Promise.all([
+      redis.hgetall(membersKey(this.#room.name)),
+      registry.heartbeat(),
+    ]);
+    for (const raw of Object.values(members)) {
+      const member = JSON.parse(raw) as MemberState;
+      // Left behind by a node that died before anyone cleaned up after it.
+      if (registry.isLive(member.node)) this.#applyMember(member);
+    }
   }
 
   memberChanged(participant: Participant): void {
     if (participant.remote || participant.closed || !participant.joined) return;
-    const member = memberStateOf(participant, this.#deps.nodeId);
+    const member = memberStateOf(participant, this.#deps.nodeId, this.#deps.nodeUrl);
     const message: PresenceMessage = { type: 'member', member };
     const { redis, bus } = this.#deps;
     void redis
@@ -183,7 +191,6 @@ export class ClusterRoom implements RoomClusterLink {
 
   #applyMember(member: MemberState): void {
     if (member.node === this.#deps.nodeId || this.#closed) return;
-    if (!this.#deps.registry.isLive(member.node)) return; // a dead node's leftover
     this.#members.set(member.identity, member);
     let participant = this.#room.participants.get(member.identity);
     let moved = false;
@@ -233,12 +240,12 @@ export class ClusterRoom implements RoomClusterLink {
     source: MemberState['tracks'][number]['source'],
     attempt = 1,
   ): Promise<void> {
-    const node = this.#deps.registry.nodes.get(participant.remote!);
-    if (!node) return;
+    const nodeUrl = this.#members.get(participant.identity)?.nodeUrl;
+    if (!nodeUrl) return;
     this.#pulling.add(trackId);
     let failed = false;
     try {
-      const producer = await this.#deps.relay.pull(this.#room, node.url, trackId);
+      const producer = await this.#deps.relay.pull(this.#room, nodeUrl, trackId);
       if (!this.#stillWanted(participant, trackId)) {
         producer.close();
         return;

@@ -7,6 +7,8 @@ export interface MemberState {
   identity: string;
   /** The node it is connected to; its tracks enter the cluster there. */
   node: string;
+  /** That node's URL (relay requests go there). */
+  nodeUrl: string;
   grants: Pick<
     Grants,
     'room' | 'role' | 'canPublish' | 'canSubscribe' | 'canChat' | 'hidden' | 'name' | 'metadata'
@@ -14,12 +16,17 @@ export interface MemberState {
   tracks: TrackInfo[];
 }
 
-export function memberStateOf(participant: Participant, node: string): MemberState {
+export function memberStateOf(
+  participant: Participant,
+  node: string,
+  nodeUrl: string,
+): MemberState {
   const { room, role, canPublish, canSubscribe, canChat, hidden, name, metadata } =
     participant.grants;
   return {
     identity: participant.identity,
     node,
+    nodeUrl,
     grants: { room, role, canPublish, canSubscribe, canChat, hidden, name, metadata },
     tracks: [...participant.tracks.values()].map(trackInfo),
   };

@@ -99,7 +99,11 @@ export class Participant {
 
   /** A stand-in for someone connected to another node of the cluster. */
   static remoteOf(identity: string, grants: Grants, node: string, log: Logger): Participant {
-    const nowhere: Connection = { id: `remote:${node}`, emit: () => undefined, disconnect: () => undefined };
+    const nowhere: Connection = {
+      id: `remote:${node}`,
+      emit: () => undefined,
+      disconnect: () => undefined,
+    };
     const participant = new Participant(identity, grants, nowhere, log);
     participant.remote = node;
     participant.joined = true;

@@ -66,10 +66,14 @@ const DYNACAST_LOWER_AFTER_MS = 2_000;
  *   receive (every track of every other joined participant) with the consumers it has and makes
  *   the missing ones. A publish, a join or a move only marks subscribers; a subscriber marked
  *   many times gets one pass.
- * - Room-wide decisions that must not interleave are synchronous: the stage (rooms/Stage.ts) is
- *   a synchronous state machine, and a router lost with its worker is replaced in RoomRouters in
- *   one step, after which each participant's transport remake is handed to its own queue
+ * - Room-wide decisions that must not interleave are committed in one step: a stage transition
+ *   (rooms/Stage.ts, a pure state machine) is committed by the room's StageSync (in this process,
+ *   or compare-and-set in Redis when the room spans nodes) and its effects applied on every node
+ *   to that node's participants; a router lost with its worker is replaced in RoomRouters in one
+ *   step, after which each participant's transport remake is handed to its own queue
  *   (`routersChanged`). Nothing waits on a room-wide lock.
+ * - In a cluster, participants connected to other nodes are stand-ins here (`remote`): their
+ *   tracks are relayed in (cluster/ClusterRoom), and they are never reconciled or reset here.
  * - Media spreads over workers (RoomRouters): publishers send to the origin router; a viewer's
  *   receiving transport is on the router it was placed on, and a track is piped there when the
  *   viewer's consumer needs it (`#subscribe`).
@@ -506,7 +510,10 @@ export class Room {
    * Takes a participant out without telling anyone it left: it lives on elsewhere in the
    * cluster (it moved to another node, or joined again there). Its tracks here close.
    */
-  removeQuietly(participant: Participant, reason?: { code: 'INVALID_STATE'; message: string }): void {
+  removeQuietly(
+    participant: Participant,
+    reason?: { code: 'INVALID_STATE'; message: string },
+  ): void {
     if (this.participants.get(participant.identity) !== participant) return;
     this.participants.delete(participant.identity);
     if (!participant.remote) participant.disconnect(reason);

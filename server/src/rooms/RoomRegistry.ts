@@ -138,6 +138,7 @@ export class RoomRegistry {
         registry: cluster.registry,
         relay: cluster.relay,
         nodeId: cluster.id,
+        nodeUrl: cluster.url,
         reconnectGraceMs: this.#config.rooms.reconnectGraceMs,
         log,
         onOtherMessage: (message) => {

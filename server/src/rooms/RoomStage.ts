@@ -130,7 +130,9 @@ export class RoomStage implements StageReplica {
       result: stage.seatDirectly(identity, STAGE_SOURCES),
       effects: [],
     }));
-    participant.seat = seat;
+    // The mirror's (committed) seat; undefined if it is already gone again.
+    participant.seat =
+      this.#stage.seat(identity)?.id === seat.id ? this.#stage.seat(identity) : undefined;
     this.#seatedOnJoin.set(participant, seat.id);
   }
 

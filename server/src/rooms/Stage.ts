@@ -73,9 +73,10 @@ export interface Forgotten {
 
 /**
  * The mic-link state of one room: raised hands, pending invitations and guest seats. Pure and
- * synchronous: every transition either completes or throws an AppError and changes nothing, so
- * two hosts acting at once are serialized by the event loop. Side effects (media, messages) are
- * the caller's job.
+ * synchronous: every transition either completes or throws an AppError and changes nothing.
+ * Transitions are serialized by a StageSync (in one process by the event loop; in a cluster by a
+ * compare-and-set in Redis), which moves the state around as `snapshot()`/`restore()`. Side
+ * effects (media, messages) are the caller's job (rooms/RoomStage).
  */
 export class Stage {
   readonly limits: StageLimits;

@@ -1,11 +1,5 @@
 import type { Redis } from 'ioredis';
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  RLWrapperTimeouts,
-  type RateLimiterAbstract,
-} from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ErrorBody } from '../../../client-sdk/src/protocol.js';
 import type { Config } from '../config/config.js';
 
@@ -37,45 +31,77 @@ export interface SharedLimits {
 /** Keys in Redis: `livestage:rl:<budget>:<key>`. */
 const REDIS_KEY_PREFIX = 'livestage:rl:';
 /**
- * A shared budget that Redis does not answer within this long is charged in this node's memory
- * instead: a slow or partitioned Redis (a socket that still looks open) must not hold up a
- * connection or a request.
+ * A charge that Redis does not answer within this long is made in this node's memory instead,
+ * and Redis is left alone for REDIS_SILENCE_BACKOFF_MS: a Redis that is slow or cut off behind a
+ * connection that still looks open (no RST in a partition) must not hold up every connection and
+ * request.
  */
 const REDIS_TIMEOUT_MS = 500;
+const REDIS_SILENCE_BACKOFF_MS = 5_000;
+
+/** What a budget does: one point per call, rejecting with a RateLimiterRes once spent. */
+interface Budget {
+  consume(key: string): Promise<unknown>;
+}
 
 /** Makes one fixed-window budget of `points` per key every `durationSeconds`. */
-type LimiterFactory = (
-  budget: string,
-  points: number,
-  durationSeconds: number,
-) => RateLimiterAbstract;
+type BudgetFactory = (budget: string, points: number, durationSeconds: number) => Budget;
 
-const memoryLimiter: LimiterFactory = (budget, points, durationSeconds) =>
+const memoryLimiter = (budget: string, points: number, durationSeconds: number) =>
   new RateLimiterMemory({ keyPrefix: budget, points, duration: durationSeconds });
 
+/** When this node's Redis last failed to answer in time; shared by the node's budgets. */
+class RedisSilence {
+  #until = 0;
+
+  get ongoing(): boolean {
+    return Date.now() < this.#until;
+  }
+
+  noticed(): void {
+    this.#until = Date.now() + REDIS_SILENCE_BACKOFF_MS;
+  }
+}
+
 /**
- * One budget for the whole cluster, counted in Redis. When Redis is down (not connected, or
- * silent past REDIS_TIMEOUT_MS) the same budget is counted in this node's memory (the
- * insurance): a Redis outage loosens the limit to one budget per node for a while, and never
- * refuses a client for it or throws. Once a key's budget is spent, its refusals are answered
- * from memory until its window ends (`inMemoryBlockOnConsumed`): a client looping past its
- * budget costs Redis nothing more.
+ * One budget for the whole cluster, counted in Redis. When Redis cannot count (not connected,
+ * or silent, see REDIS_TIMEOUT_MS) the same budget is counted in this node's memory: an outage
+ * loosens the limit to one budget per node for a while, and never refuses a client for it or
+ * throws. Once a key's budget is spent, its refusals come from memory until its window ends
+ * (`inMemoryBlockOnConsumed`): a client looping past its budget costs Redis nothing more.
  */
-function redisLimiter(redis: Redis): LimiterFactory {
-  return (budget, points, durationSeconds) =>
-    // The insurance is the wrapper's alone: a call that timed out and later fails is charged once.
-    new RLWrapperTimeouts({
-      limiter: new RateLimiterRedis({
-        storeClient: redis,
-        keyPrefix: `${REDIS_KEY_PREFIX}${budget}`,
-        points,
-        duration: durationSeconds,
-        inMemoryBlockOnConsumed: points,
-        rejectIfRedisNotReady: true,
-      }),
-      timeoutMs: REDIS_TIMEOUT_MS,
-      insuranceLimiter: memoryLimiter(budget, points, durationSeconds),
+function sharedBudgets(redis: Redis): BudgetFactory {
+  const silence = new RedisSilence();
+  return (budget, points, durationSeconds) => {
+    const store = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `${REDIS_KEY_PREFIX}${budget}`,
+      points,
+      duration: durationSeconds,
+      inMemoryBlockOnConsumed: points,
+      rejectIfRedisNotReady: true,
     });
+    const insurance = memoryLimiter(budget, points, durationSeconds);
+    return {
+      async consume(key) {
+        if (silence.ongoing) return insurance.consume(key);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const timeout = new Promise<typeof silence>((resolve) => {
+          timer = setTimeout(() => resolve(silence), REDIS_TIMEOUT_MS);
+        });
+        try {
+          const answer = await Promise.race([store.consume(key), timeout]);
+          if (answer !== silence) return answer;
+          silence.noticed();
+        } catch (error) {
+          if (error instanceof RateLimiterRes) throw error; // spent: a refusal, not an outage
+        } finally {
+          clearTimeout(timer);
+        }
+        return insurance.consume(key);
+      },
+    };
+  };
 }
 
 /**
@@ -90,26 +116,22 @@ function redisLimiter(redis: Redis): LimiterFactory {
  * Each method answers the refusal, or undefined when every budget it charges had room.
  *
  * With `shared.redis`, every budget but the per-socket one (a socket lives on one node) is one
- * budget for the whole cluster, kept in Redis (see redisLimiter). Without it, all live in memory.
+ * budget for the whole cluster, kept in Redis (see sharedBudgets). Without it, all live in memory.
  */
 export class SignalingRateLimits {
-  readonly #socketRequests: RateLimiterAbstract;
-  readonly #ipRequests: RateLimiterAbstract;
-  readonly #tokenConnections: RateLimiterAbstract;
-  readonly #ipConnections: RateLimiterAbstract;
-  readonly #failedConnections: RateLimiterAbstract;
+  readonly #socketRequests: RateLimiterMemory;
+  readonly #ipRequests: Budget;
+  readonly #tokenConnections: Budget;
+  readonly #ipConnections: Budget;
+  readonly #failedConnections: Budget;
 
   constructor(limits: Config['rateLimits'], shared: SharedLimits = {}) {
-    const createLimiter = shared.redis ? redisLimiter(shared.redis) : memoryLimiter;
+    const createBudget: BudgetFactory = shared.redis ? sharedBudgets(shared.redis) : memoryLimiter;
     this.#socketRequests = memoryLimiter('socket', limits.requestsPerSecondPerSocket, 1);
-    this.#ipRequests = createLimiter('ip', limits.requestsPerSecondPerIp, 1);
-    this.#tokenConnections = createLimiter(
-      'connect-token',
-      limits.connectionsPerMinutePerToken,
-      60,
-    );
-    this.#ipConnections = createLimiter('connect-ip', limits.connectionsPerMinutePerIp, 60);
-    this.#failedConnections = createLimiter(
+    this.#ipRequests = createBudget('ip', limits.requestsPerSecondPerIp, 1);
+    this.#tokenConnections = createBudget('connect-token', limits.connectionsPerMinutePerToken, 60);
+    this.#ipConnections = createBudget('connect-ip', limits.connectionsPerMinutePerIp, 60);
+    this.#failedConnections = createBudget(
       'connect-failed',
       limits.failedConnectionsPerMinutePerIp,
       60,
@@ -142,7 +164,7 @@ export class SignalingRateLimits {
   }
 }
 
-async function take(limiter: RateLimiterAbstract, key: string): Promise<boolean> {
+async function take(limiter: Budget, key: string): Promise<boolean> {
   try {
     await limiter.consume(key);
     return true;

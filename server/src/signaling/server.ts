@@ -78,9 +78,9 @@ export function createSignalingServer({
     admit(socket, config, limits, now())
       .then((refusal) => refusal ?? refuseWhenFull(socket, config, rooms, cluster))
       .then(
-      (refusal) => next(refusal && connectError(refusal)),
-      (error: unknown) => next(connectError(toErrorBody(error))),
-    );
+        (refusal) => next(refusal && connectError(refusal)),
+        (error: unknown) => next(connectError(toErrorBody(error))),
+      );
   });
 
   io.on('connection', (socket) => {

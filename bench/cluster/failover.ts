@@ -1,0 +1,188 @@
+// Losing a node, two ways, each timed from the SIGKILL:
+// - the viewer's node: the viewer (as the SDK would) reconnects to another node as soon as its
+//   socket drops and joins again with the same identity; until its first video packet there;
+// - the publisher's node: the publisher joins another node with the same identity and publishes
+//   again; until a viewer that stayed on its own node gets video from the new relay.
+// A fresh node replaces each killed one (outside the timings), so every trial has three nodes.
+import { Publisher } from '../../loadtest/publisher.js';
+import type { PublisherProcess } from '../../loadtest/publisherProcess.js';
+import type { TestNode } from '../../test/helpers/cluster.js';
+import { fmt, printTable, stats, withTimeout } from '../lib/report.js';
+import { MEDIA_TIMEOUT_MS, log, type BenchContext } from './context.js';
+import type { ProbeViewer } from './probeViewer.js';
+
+interface LivePublisher {
+  node: TestNode;
+  stop(): Promise<unknown>;
+}
+
+export interface ViewerNodeKill {
+  /** From the kill: the socket dropped, joined on the next node, first video there (ms). */
+  droppedMs: number;
+  joinedMs: number;
+  videoMs: number;
+  from: string;
+  to: string;
+}
+
+export interface PublisherNodeKill {
+  /** From the kill: published again on the next node, the viewer's first video (ms). */
+  republishedMs: number;
+  videoMs: number;
+  from: string;
+  to: string;
+  viewerOn: string;
+}
+
+export interface FailoverResult {
+  viewerKills: ViewerNodeKill[];
+  publisherKills: PublisherNodeKill[];
+  errors: string[];
+}
+
+const HOST = 'host';
+const VIEWER = 'failover-viewer';
+
+function otherThan(ctx: BenchContext, ...busy: TestNode[]): TestNode {
+  const node = ctx.nodes.find((n) => !busy.includes(n));
+  if (!node) throw new Error('no spare node');
+  return node;
+}
+
+async function killViewerNode(
+  ctx: BenchContext,
+  publisher: LivePublisher,
+  viewer: ProbeViewer,
+  viewerNode: TestNode,
+): Promise<{ result: ViewerNodeKill; viewer: ProbeViewer; node: TestNode }> {
+  const next = otherThan(ctx, publisher.node, viewerNode);
+  log(`failover: kill ${viewerNode.name} (viewer's node); the viewer moves to ${next.name}`);
+  const killedAt = performance.now();
+  const dropped = withTimeout(viewer.dropped, MEDIA_TIMEOUT_MS, `${VIEWER}'s socket drop`);
+  const moved = dropped.then(async (drop) => {
+    const again = ctx.viewer(next, VIEWER);
+    await again.start();
+    const videoAt = await again.videoSince(0, MEDIA_TIMEOUT_MS);
+    return { drop, again, videoAt };
+  });
+  moved.catch(() => undefined); // awaited below, after the kill
+  await ctx.kill(viewerNode);
+  const { drop, again, videoAt } = await moved;
+  void viewer.stop();
+  return {
+    result: {
+      droppedMs: drop.at - killedAt,
+      joinedMs: again.joinedAt! - killedAt,
+      videoMs: videoAt - killedAt,
+      from: viewerNode.name,
+      to: next.name,
+    },
+    viewer: again,
+    node: next,
+  };
+}
+
+async function killPublisherNode(
+  ctx: BenchContext,
+  publisher: LivePublisher,
+  viewer: ProbeViewer,
+  viewerNode: TestNode,
+): Promise<{ result: PublisherNodeKill; publisher: LivePublisher }> {
+  const next = otherThan(ctx, publisher.node, viewerNode);
+  log(
+    `failover: kill ${publisher.node.name} (publisher's node); the publisher moves to ` +
+      `${next.name}, the viewer stays on ${viewerNode.name}`,
+  );
+  const from = publisher.node.name;
+  const killedAt = performance.now();
+  const video = viewer.videoSince(killedAt, MEDIA_TIMEOUT_MS);
+  video.catch(() => undefined); // awaited below, after the republish
+  // The publisher's socket drops the moment its node dies (loopback): it moves on at once.
+  await ctx.kill(publisher.node);
+  void publisher.stop().catch(() => undefined);
+  const republished = await Publisher.start({
+    ...ctx.publisherOptions(next, HOST),
+    certificate: ctx.certificate,
+  });
+  const republishedAt = performance.now();
+  const videoAt = await video;
+  return {
+    result: {
+      republishedMs: republishedAt - killedAt,
+      videoMs: videoAt - killedAt,
+      from,
+      to: next.name,
+      viewerOn: viewerNode.name,
+    },
+    publisher: { node: next, stop: () => republished.stop() },
+  };
+}
+
+/** Takes over `first` (the publisher live on `origin`) and stops whatever publisher is last. */
+export async function measureFailover(
+  ctx: BenchContext,
+  first: PublisherProcess,
+  origin: TestNode,
+): Promise<FailoverResult> {
+  const result: FailoverResult = { viewerKills: [], publisherKills: [], errors: [] };
+  let publisher: LivePublisher = { node: origin, stop: () => first.stop() };
+  let viewerNode = otherThan(ctx, origin);
+  let viewer = ctx.viewer(viewerNode, VIEWER);
+  try {
+    await viewer.start();
+    await viewer.videoSince(0, MEDIA_TIMEOUT_MS);
+    for (let trial = 0; trial < ctx.settings.failoverTrials; trial++) {
+      const last = trial === ctx.settings.failoverTrials - 1;
+      const moved = await killViewerNode(ctx, publisher, viewer, viewerNode);
+      result.viewerKills.push(moved.result);
+      viewer = moved.viewer;
+      viewerNode = moved.node;
+      await ctx.addNode();
+      const republished = await killPublisherNode(ctx, publisher, viewer, viewerNode);
+      result.publisherKills.push(republished.result);
+      publisher = republished.publisher;
+      if (!last) await ctx.addNode();
+    }
+  } catch (error) {
+    result.errors.push(error instanceof Error ? error.message : String(error));
+  } finally {
+    await viewer.stop();
+    await publisher.stop().catch(() => undefined);
+  }
+  return result;
+}
+
+export function printFailover(result: FailoverResult): void {
+  console.log('\n3. Losing a node: ms from the SIGKILL');
+  console.log("(a) the viewer's node: the viewer reconnects to another node and joins again");
+  printTable([
+    ['trial', 'socket dropped', 'joined again', 'first video'],
+    ...result.viewerKills.map((k, i) => [
+      `#${i + 1} ${k.from} → ${k.to}`,
+      fmt(k.droppedMs),
+      fmt(k.joinedMs),
+      fmt(k.videoMs),
+    ]),
+  ]);
+  const viewerVideo = stats(result.viewerKills.map((k) => k.videoMs));
+  console.log(`  first video: median ${fmt(viewerVideo.p50)}, max ${fmt(viewerVideo.max)}`);
+  console.log("(b) the publisher's node: the publisher republishes elsewhere; a viewer stays put");
+  printTable([
+    ['trial', 'viewer on', 'republished', "viewer's video"],
+    ...result.publisherKills.map((k, i) => [
+      `#${i + 1} ${k.from} → ${k.to}`,
+      k.viewerOn,
+      fmt(k.republishedMs),
+      fmt(k.videoMs),
+    ]),
+  ]);
+  const publisherVideo = stats(result.publisherKills.map((k) => k.videoMs));
+  console.log(
+    `  viewer's video: median ${fmt(publisherVideo.p50)}, max ${fmt(publisherVideo.max)}`,
+  );
+  console.log(
+    "  ('republished' includes the load tester's ffmpeg start, which a browser keeping its camera " +
+      'does not pay; its first frame is a keyframe)',
+  );
+  for (const error of result.errors) console.log(`  FAILED: ${error}`);
+}

@@ -1,0 +1,394 @@
+// Real media for tests whose server is another process (a cluster's nodes), where there is no
+// in-process state to inspect: a publisher that sends ffmpeg's VP8 + Opus as SRTP, and a viewer
+// that counts the RTP it receives, per kind and per track. Built from the load tester's parts
+// (ICE + DTLS peer, ffmpeg encoder, socket.io client); only the steps differ: tokens are minted
+// here (any role), a guest can come on stage by a raised hand, and a viewer keeps track ids.
+import { createSocket, type Socket } from 'node:dgram';
+import { RtpPacket, SrtpSession } from 'werift';
+import type {
+  ConsumerInfo,
+  JoinResponse,
+  MediaKind,
+  Role,
+  RoleChanged,
+  RtpParameters,
+  TransportOptions,
+} from '../../client-sdk/src/protocol.js';
+import { receiveOnlyCapabilities } from '../../loadtest/capabilities.js';
+import { sharedCertificate } from '../../loadtest/certificate.js';
+import { startEncoder, type Encoder } from '../../loadtest/ffmpeg.js';
+import { WebRtcPeer, type SrtpKeys } from '../../loadtest/peer.js';
+import { connectSignaling, type Signaling } from '../../loadtest/signaling.js';
+import { tokenFor } from './client.js';
+
+export type { Signaling } from '../../loadtest/signaling.js';
+
+export interface PacketCounts {
+  audio: number;
+  video: number;
+}
+
+export interface PublishTestMediaOptions {
+  url: string;
+  room: string;
+  identity: string;
+  role: 'host' | 'guest';
+  /**
+   * How a guest comes on stage: 'token' (default) by its guest token at join (STAGE_FULL when no
+   * seat is free); 'raisedHand' joins as audience, raises its hand and publishes once a host
+   * approves: the returned promise settles only then (the test approves meanwhile, e.g. when
+   * its host sees `handRaised`).
+   */
+  stageBy?: 'token' | 'raisedHand';
+  /** Publish Opus too (default true). */
+  audio?: boolean;
+  /** ffmpeg's test pattern: default 320x240, 15 fps, 300 kbit/s, a keyframe every second. */
+  width?: number;
+  height?: number;
+  fps?: number;
+  videoKbps?: number;
+  /** Ceiling for each step: welcome, each request, ICE + DTLS, ffmpeg's first packet (10 s). */
+  stepTimeoutMs?: number;
+  /** With stageBy 'raisedHand': how long to wait for the approval (30 s). */
+  approvalTimeoutMs?: number;
+}
+
+export interface TestPublisher {
+  readonly identity: string;
+  /** Its socket.io connection: `signaling.request('approveHand', …)`, `signaling.socket`. */
+  readonly signaling: Signaling;
+  readonly join: JoinResponse;
+  readonly videoTrackId: string;
+  readonly audioTrackId: string | undefined;
+  /** Video first, then audio if any. */
+  readonly trackIds: string[];
+  /** RTP packets sent to the server so far. */
+  sent(): PacketCounts;
+  /** Stops ffmpeg, leaves the room (when still connected) and closes everything. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface WatchMediaOptions {
+  url: string;
+  room: string;
+  identity: string;
+  /** Default 'audience'. */
+  role?: Role;
+  stepTimeoutMs?: number;
+}
+
+export interface TestViewer {
+  readonly identity: string;
+  readonly signaling: Signaling;
+  readonly join: JoinResponse;
+  /** RTP received so far: every track, or only `trackId`'s. Survives consumers closing. */
+  packets(trackId?: string): PacketCounts;
+  /** Tracks this viewer has a consumer for now (each resumed as it came). */
+  trackIds(): string[];
+  /** Closes the viewer: leaves (when still connected) and closes its socket and peer. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_STEP_TIMEOUT_MS = 10_000;
+const VIDEO_PAYLOAD_TYPE = 96;
+const AUDIO_PAYLOAD_TYPE = 111;
+
+/** Joins `room` on `url` and publishes VP8 (and Opus) until close(). */
+export async function publishTestMedia(options: PublishTestMediaOptions): Promise<TestPublisher> {
+  const stepTimeoutMs = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const byHand = options.role === 'guest' && options.stageBy === 'raisedHand';
+  const token = tokenFor(options.room, options.identity, byHand ? 'audience' : options.role);
+  let approval: Promise<RoleChanged> | undefined;
+  const signaling = await connectSignaling(options.url, token, stepTimeoutMs, (socket) => {
+    if (byHand) approval = onStage(socket, options.approvalTimeoutMs ?? 30_000);
+  });
+  const cleanup: (() => unknown)[] = [() => signaling.close()];
+  try {
+    const join = await signaling.request('join', {
+      rtpCapabilities: signaling.welcome.routerRtpCapabilities,
+    });
+    let sendTransport = join.sendTransport;
+    if (approval) {
+      await signaling.request('raiseHand', {});
+      sendTransport = (await approval).sendTransport;
+    }
+    if (!sendTransport) throw new Error(`${options.identity} may not publish (no send transport)`);
+    const media = await publish(signaling, sendTransport, options, stepTimeoutMs, cleanup);
+    let closed: Promise<void> | undefined;
+    return {
+      identity: options.identity,
+      signaling,
+      join,
+      ...media.tracks,
+      sent: () => ({ ...media.sent }),
+      close: () => (closed ??= closeAll(signaling, cleanup)),
+    };
+  } catch (error) {
+    await closeAll(signaling, cleanup);
+    throw error;
+  }
+}
+
+/** Resolves on the roleChanged that brings this participant on stage with a send transport. */
+function onStage(socket: Signaling['socket'], timeoutMs: number): Promise<RoleChanged> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off('roleChanged', listener);
+      reject(new Error(`no approval within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const listener = (event: RoleChanged) => {
+      if (!event.sendTransport) return;
+      clearTimeout(timer);
+      socket.off('roleChanged', listener);
+      resolve(event);
+    };
+    socket.on('roleChanged', listener);
+  });
+}
+
+interface Publishing {
+  tracks: { videoTrackId: string; audioTrackId: string | undefined; trackIds: string[] };
+  sent: PacketCounts;
+}
+
+/** ICE + DTLS on the send transport, `produce`, then ffmpeg's RTP encrypted and sent on. */
+async function publish(
+  signaling: Signaling,
+  transport: TransportOptions,
+  options: PublishTestMediaOptions,
+  stepTimeoutMs: number,
+  cleanup: (() => unknown)[],
+): Promise<Publishing> {
+  const peer = await WebRtcPeer.open(transport);
+  cleanup.push(() => peer.close());
+  await peer.connect(
+    await sharedCertificate(),
+    async (dtlsParameters) => {
+      await signaling.request('connectTransport', { transportId: transport.id, dtlsParameters });
+    },
+    stepTimeoutMs,
+  );
+  const srtp = new SrtpSession(sessionConfig(peer.srtpKeys()));
+  const withAudio = options.audio ?? true;
+  const videoSsrc = randomSsrc();
+  const audioSsrc = randomSsrc();
+  const video = await signaling.request('produce', {
+    transportId: transport.id,
+    kind: 'video',
+    rtpParameters: videoParameters(videoSsrc),
+    source: 'camera',
+  });
+  const audio = withAudio
+    ? await signaling.request('produce', {
+        transportId: transport.id,
+        kind: 'audio',
+        rtpParameters: audioParameters(audioSsrc),
+        source: 'microphone',
+      })
+    : undefined;
+
+  const sent: PacketCounts = { audio: 0, video: 0 };
+  const forward = (kind: MediaKind) => (packet: Buffer) => {
+    let rtp: RtpPacket;
+    try {
+      rtp = RtpPacket.deSerialize(packet);
+    } catch {
+      return;
+    }
+    peer.send(srtp.encrypt(rtp.payload, rtp.header));
+    sent[kind]++;
+  };
+  const videoSocket = await localSocket(forward('video'));
+  cleanup.push(() => videoSocket.close());
+  const audioSocket = withAudio ? await localSocket(forward('audio')) : undefined;
+  if (audioSocket) cleanup.push(() => audioSocket.close());
+
+  const fps = options.fps ?? 15;
+  const encoder: Encoder = await startEncoder({
+    width: options.width ?? 320,
+    height: options.height ?? 240,
+    fps,
+    videoBitrateKbps: options.videoKbps ?? 300,
+    keyframeIntervalFrames: fps,
+    videoPayloadType: VIDEO_PAYLOAD_TYPE,
+    videoSsrc,
+    videoPort: videoSocket.address().port,
+    audio: audioSocket
+      ? { payloadType: AUDIO_PAYLOAD_TYPE, ssrc: audioSsrc, port: audioSocket.address().port }
+      : undefined,
+  });
+  // Stopped first on close: no packet is sent into a closed socket.
+  cleanup.splice(1, 0, () => encoder.stop());
+  const deadline = Date.now() + stepTimeoutMs;
+  while (sent.video === 0) {
+    if (Date.now() > deadline) throw new Error(`no video from ffmpeg: ${encoder.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const trackIds = audio ? [video.trackId, audio.trackId] : [video.trackId];
+  return { tracks: { videoTrackId: video.trackId, audioTrackId: audio?.trackId, trackIds }, sent };
+}
+
+/** Joins `room` on `url` as a viewer and counts what arrives, every consumer resumed at once. */
+export async function watchMedia(options: WatchMediaOptions): Promise<TestViewer> {
+  const stepTimeoutMs = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  const token = tokenFor(options.room, options.identity, options.role ?? 'audience');
+  const counts = new Map<string, PacketCounts>();
+  const consumers = new Map<string, ConsumerInfo>();
+  const bySsrc = new Map<number, ConsumerInfo>();
+  let peer: WebRtcPeer | undefined;
+  let signaling: Signaling | undefined;
+  let closing = false;
+
+  const onPacket = (packet: Buffer) => {
+    const type = packet[1] ?? 0;
+    if (packet.length < 12 || (type >= 192 && type <= 223)) return; // RTCP
+    const consumer = bySsrc.get(packet.readUInt32BE(8));
+    if (!consumer) return;
+    let count = counts.get(consumer.trackId);
+    if (!count) counts.set(consumer.trackId, (count = { audio: 0, video: 0 }));
+    count[consumer.kind]++;
+  };
+  const connect = async (transport: TransportOptions) => {
+    const current = signaling;
+    if (!current || closing) return;
+    peer?.close();
+    const next = await WebRtcPeer.open(transport);
+    peer = next;
+    next.onMedia = onPacket;
+    await next.connect(
+      await sharedCertificate(),
+      async (dtlsParameters) => {
+        await current.request('connectTransport', { transportId: transport.id, dtlsParameters });
+      },
+      stepTimeoutMs,
+    );
+  };
+
+  signaling = await connectSignaling(options.url, token, stepTimeoutMs, (socket) => {
+    socket.on('newConsumer', (info) => {
+      consumers.set(info.consumerId, info);
+      const ssrc = info.rtpParameters.encodings?.[0]?.ssrc;
+      if (ssrc !== undefined) bySsrc.set(ssrc, info);
+      // A consumer that closed meanwhile is no failure: its track ended.
+      signaling?.request('resumeConsumer', { consumerId: info.consumerId }).catch(() => {});
+    });
+    socket.on('consumerClosed', ({ consumerId }) => consumers.delete(consumerId));
+    socket.on('mediaReset', ({ recvTransport }) => {
+      // The room moved to another worker: a new transport, and new consumers will follow.
+      consumers.clear();
+      if (recvTransport) connect(recvTransport).catch(() => {});
+    });
+  });
+  const connected = signaling;
+  try {
+    const join = await connected.request('join', {
+      rtpCapabilities: receiveOnlyCapabilities(connected.welcome.routerRtpCapabilities),
+    });
+    if (!join.recvTransport) throw new Error(`${options.identity} gets no receive transport`);
+    await connect(join.recvTransport);
+    let closed: Promise<void> | undefined;
+    return {
+      identity: options.identity,
+      signaling: connected,
+      join,
+      packets: (trackId) => {
+        const total = { audio: 0, video: 0 };
+        for (const [id, count] of counts) {
+          if (trackId !== undefined && id !== trackId) continue;
+          total.audio += count.audio;
+          total.video += count.video;
+        }
+        return total;
+      },
+      trackIds: () => [...new Set([...consumers.values()].map((c) => c.trackId))],
+      close: () => {
+        closing = true;
+        closed ??= closeAll(connected, [() => connected.close(), () => peer?.close()]);
+        return closed;
+      },
+    };
+  } catch (error) {
+    closing = true;
+    connected.close();
+    peer?.close();
+    throw error;
+  }
+}
+
+/** Leaves when still connected (so the server frees the participant at once), then cleans up. */
+async function closeAll(signaling: Signaling, cleanup: (() => unknown)[]): Promise<void> {
+  const [closeSignaling, ...rest] = cleanup;
+  for (const step of rest.reverse()) await step();
+  if (signaling.socket.connected) await signaling.request('leave', {}).catch(() => {});
+  await closeSignaling?.();
+}
+
+function videoParameters(ssrc: number): RtpParameters {
+  return {
+    mid: '0',
+    codecs: [
+      {
+        mimeType: 'video/VP8',
+        payloadType: VIDEO_PAYLOAD_TYPE,
+        clockRate: 90000,
+        rtcpFeedback: [
+          { type: 'nack', parameter: '' },
+          { type: 'nack', parameter: 'pli' },
+          { type: 'ccm', parameter: 'fir' },
+        ],
+      },
+    ],
+    headerExtensions: [],
+    encodings: [{ ssrc }],
+    rtcp: { cname: 'livestage-test', reducedSize: true },
+  };
+}
+
+function audioParameters(ssrc: number): RtpParameters {
+  return {
+    mid: '1',
+    codecs: [
+      {
+        mimeType: 'audio/opus',
+        payloadType: AUDIO_PAYLOAD_TYPE,
+        clockRate: 48000,
+        channels: 2,
+        parameters: { useinbandfec: 1 },
+        rtcpFeedback: [],
+      },
+    ],
+    headerExtensions: [],
+    encodings: [{ ssrc }],
+    rtcp: { cname: 'livestage-test', reducedSize: true },
+  };
+}
+
+function sessionConfig(keys: SrtpKeys) {
+  return {
+    profile: keys.profile,
+    keys: {
+      localMasterKey: keys.localKey,
+      localMasterSalt: keys.localSalt,
+      remoteMasterKey: keys.remoteKey,
+      remoteMasterSalt: keys.remoteSalt,
+    },
+  };
+}
+
+/** ffmpeg's -ssrc is a signed 32-bit option: stay below 2^31. */
+function randomSsrc(): number {
+  return 1 + Math.floor(Math.random() * 0x7ffffffe);
+}
+
+async function localSocket(onPacket: (packet: Buffer) => void): Promise<Socket> {
+  const socket = createSocket('udp4');
+  socket.on('message', onPacket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return socket;
+}

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import {
+  joinRaw,
+  produceAudio,
+  produceVideo,
+  request,
+  tokenFor,
+  type JoinedClient,
+} from '../helpers/client.js';
+import { startCluster, type TestCluster, type TestNode } from '../helpers/cluster.js';
+import { TEST_KEYS, eventually } from '../helpers/server.js';
+
+// Three node processes and one Redis. Signaling and stage across nodes, and the faults a
+// cluster lives with: a node SIGKILLed (a viewer's, the publisher's) and Redis restarted.
+
+const CEILING_MS = 15_000;
+
+describe('cluster of three node processes', function () {
+  this.timeout(180_000);
+  let cluster: TestCluster;
+  const clients: JoinedClient[] = [];
+
+  beforeEach(async function () {
+    cluster = await startCluster(3, { env: { STAGE_MAX: '1' } });
+  });
+  afterEach(async function () {
+    for (const client of clients.splice(0)) client.socket.disconnect();
+    await cluster?.stop();
+  });
+
+  function nodes(): [TestNode, TestNode, TestNode] {
+    return cluster.nodes as [TestNode, TestNode, TestNode];
+  }
+
+  async function join(node: TestNode, room: string, identity: string, role: 'host' | 'audience') {
+    const client = await joinRaw(node.url, tokenFor(room, identity, role));
+    clients.push(client);
+    return client;
+  }
+
+  async function publish(client: JoinedClient): Promise<string[]> {
+    const transportId = client.join.sendTransport!.id;
+    const acks = [
+      await produceVideo(client.socket, transportId),
+      await produceAudio(client.socket, transportId),
+    ];
+    return acks.map((ack) => {
+      assert.ok(ack.ok, `produce: ${JSON.stringify(ack)}`);
+      return (ack.data as { trackId: string }).trackId;
+    });
+  }
+
+  /** Waits until `viewer` has a consumer for each of `trackIds` (relayed when on another node). */
+  async function consumes(viewer: JoinedClient, trackIds: string[], what: string): Promise<void> {
+    await eventually(
+      () => {
+        const consumed = new Set(viewer.events.of('newConsumer').map((c) => c.trackId));
+        for (const trackId of trackIds) assert.ok(consumed.has(trackId), `consumer for ${trackId}`);
+      },
+      CEILING_MS,
+      what,
+    );
+  }
+
+  async function clusterNodes(node: TestNode): Promise<number> {
+    const auth = Buffer.from(`${TEST_KEYS.apiKey}:${TEST_KEYS.apiSecret}`).toString('base64');
+    const response = await fetch(`${node.url}/api/cluster/nodes`, {
+      headers: { authorization: `Basic ${auth}` },
+    });
+    assert.equal(response.status, 200);
+    return ((await response.json()) as { nodes: unknown[] }).nodes.length;
+  }
+
+  it('a hand raised on B reaches the host on A; two hosts on different nodes race for the last seat', async function () {
+    const [a, b, c] = nodes();
+    const room = 'stage-race';
+    const hostA = await join(a, room, 'host-a', 'host');
+    const hostC = await join(c, room, 'host-c', 'host');
+    const fans = [
+      await join(b, room, 'fan-1', 'audience'),
+      await join(b, room, 'fan-2', 'audience'),
+    ];
+    for (const fan of fans) {
+      assert.ok((await request(fan.socket, 'raiseHand', { message: 'me' })).ok, 'hand raised');
+    }
+    await eventually(
+      () =>
+        assert.deepEqual(
+          hostA.events.of('handRaised').map((h) => h.identity),
+          ['fan-1', 'fan-2'],
+        ),
+      CEILING_MS,
+      'the host on A hears both hands raised on B, in order',
+    );
+    const acks = await Promise.all([
+      request(hostA.socket, 'approveHand', { identity: 'fan-1' }),
+      request(hostC.socket, 'approveHand', { identity: 'fan-2' }),
+    ]);
+    const outcomes = acks.map((ack) =>
+      ack.ok ? 'ok' : (ack as { error: { code: string } }).error.code,
+    );
+    assert.deepEqual([...outcomes].sort(), ['STAGE_FULL', 'ok'], 'one wins, one gets STAGE_FULL');
+    const winner = outcomes[0] === 'ok' ? fans[0]! : fans[1]!;
+    const loser = winner === fans[0] ? fans[1]! : fans[0]!;
+    await eventually(
+      () => assert.equal(winner.events.of('roleChanged').at(-1)?.role, 'guest'),
+      CEILING_MS,
+      'the winner is told it is a guest',
+    );
+    assert.equal(loser.events.of('roleChanged').length, 0, 'the loser is not');
+  });
+
+  it('a viewer whose node is SIGKILLed comes back through another node', async function () {
+    const [a, b, c] = nodes();
+    const room = 'viewer-node-dies';
+    const host = await join(a, room, 'host', 'host');
+    const tracks = await publish(host);
+    const viewer = await join(b, room, 'viewer', 'audience');
+    await consumes(viewer, tracks, 'the viewer on B consumes the host');
+    await b.kill('SIGKILL');
+    await eventually(
+      () => assert.equal(viewer.socket.connected, false),
+      CEILING_MS,
+      'socket drops',
+    );
+    const again = await join(c, room, 'viewer', 'audience');
+    await consumes(again, tracks, 'the viewer, back through C, consumes the host again');
+    await eventually(
+      () =>
+        assert.ok(
+          host.events.of('participantLeft').length === 0,
+          'the host never saw the viewer leave (it moved)',
+        ),
+      1_000,
+      'no leave',
+    );
+  });
+
+  it("the publisher's node SIGKILLed: the host republishes through another node and viewers get it again", async function () {
+    const [a, b, c] = nodes();
+    const room = 'publisher-node-dies';
+    const host = await join(a, room, 'host', 'host');
+    const first = await publish(host);
+    const viewers = [
+      await join(b, room, 'viewer-b', 'audience'),
+      await join(c, room, 'viewer-c', 'audience'),
+    ];
+    for (const viewer of viewers)
+      await consumes(viewer, first, `${viewer.identity} consumes the host`);
+    await a.kill('SIGKILL');
+    // What the SDK does when its node dies: connect to the next node, join, publish again.
+    const back = await join(b, room, 'host', 'host');
+    const second = await publish(back);
+    for (const viewer of viewers) {
+      await consumes(viewer, second, `${viewer.identity} consumes the republished tracks`);
+    }
+    await eventually(
+      async () => assert.equal(await clusterNodes(b), 2, 'two nodes listed'),
+      CEILING_MS,
+      'the dead node leaves the cluster',
+    );
+  });
+
+  it('Redis restarted: nodes register again, the room lives on, clients see nothing', async function () {
+    const [a, b, c] = nodes();
+    const room = 'redis-restart';
+    const host = await join(a, room, 'host', 'host');
+    const tracks = await publish(host);
+    const viewer = await join(b, room, 'viewer', 'audience');
+    await consumes(viewer, tracks, 'the viewer on B consumes the host');
+    const before = [host, viewer].map((client) => client.events.events.length);
+    await cluster.redis.restart();
+    await eventually(
+      async () => {
+        for (const node of [a, b, c])
+          assert.equal(await clusterNodes(node), 3, `${node.name} lists 3`);
+        const redis = new Redis(cluster.redis.url);
+        try {
+          assert.equal((await redis.smembers('livestage:nodes')).length, 3, 'registered again');
+        } finally {
+          redis.disconnect();
+        }
+      },
+      CEILING_MS,
+      'every node is registered again',
+    );
+    // Longer than a node's expiry: nobody may be declared dead meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    assert.deepEqual(
+      [host, viewer].map((client) =>
+        client.events.events.slice(before[[host, viewer].indexOf(client)]).map((e) => e.event),
+      ),
+      [[], []],
+      'the clients saw nothing',
+    );
+    assert.ok(host.socket.connected && viewer.socket.connected, 'both still connected');
+    const late = await join(c, room, 'late', 'audience');
+    assert.ok(
+      late.join.participants.some((p) => p.identity === 'host'),
+      'the room is still there',
+    );
+    await consumes(late, tracks, 'a viewer joining on C after the restart consumes the host');
+  });
+});
