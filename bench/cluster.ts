@@ -8,7 +8,7 @@
 // The exit code is 1 only when a section failed.
 //
 //   node --import tsx bench/cluster.ts      (npm run bench:cluster; wrap timing runs in flock)
-// Knobs (environment): BENCH_CLUSTER_SECTIONS=redis,latency,cpu,failover  BENCH_CLUSTER_JOINS=5
+// Knobs (environment): BENCH_CLUSTER_SECTIONS=redis,latency,cpu,failover  BENCH_CLUSTER_JOINS=8
 //   BENCH_CLUSTER_LATENCY_S=10  BENCH_CLUSTER_CPU_S=20  BENCH_CLUSTER_FAILOVER_TRIALS=2
 //   BENCH_CLUSTER_REDIS_VIEWERS=20  BENCH_CLUSTER_REDIS_STAY_S=60  BENCH_CLUSTER_REDIS_BASELINE_S=20
 //   BENCH_CLUSTER_HEARTBEAT_MS=500  BENCH_CLUSTER_NODE_LOG_LEVEL=warn

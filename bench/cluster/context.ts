@@ -53,7 +53,7 @@ export function readSettings(): Settings {
     .map(Number);
   return {
     sections: sections as Section[],
-    joins: number('BENCH_CLUSTER_JOINS', 5),
+    joins: number('BENCH_CLUSTER_JOINS', 8),
     latencySeconds: number('BENCH_CLUSTER_LATENCY_S', 10),
     cpuSeconds: number('BENCH_CLUSTER_CPU_S', 20),
     failoverTrials: number('BENCH_CLUSTER_FAILOVER_TRIALS', 2),

@@ -17,16 +17,21 @@ interface LivePublisher {
 }
 
 export interface ViewerNodeKill {
-  /** From the kill: the socket dropped, joined on the next node, first video there (ms). */
+  /** From the kill: the socket dropped, joined on the next node, video consumer, first video (ms). */
   droppedMs: number;
   joinedMs: number;
+  consumerMs: number;
   videoMs: number;
   from: string;
   to: string;
 }
 
 export interface PublisherNodeKill {
-  /** From the kill: published again on the next node, the viewer's first video (ms). */
+  /**
+   * From the kill: the viewer's new video consumer announced (the relay from the new node is set
+   * up), the publisher's first packets out again (ffmpeg started), the viewer's first video (ms).
+   */
+  consumerMs: number;
   republishedMs: number;
   videoMs: number;
   from: string;
@@ -62,18 +67,19 @@ async function killViewerNode(
   const moved = dropped.then(async (drop) => {
     const again = ctx.viewer(next, VIEWER);
     await again.start();
-    const videoAt = await again.videoSince(0, MEDIA_TIMEOUT_MS);
-    return { drop, again, videoAt };
+    const video = await again.videoSince(0, MEDIA_TIMEOUT_MS);
+    return { drop, again, video };
   });
   moved.catch(() => undefined); // awaited below, after the kill
   await ctx.kill(viewerNode);
-  const { drop, again, videoAt } = await moved;
+  const { drop, again, video } = await moved;
   void viewer.stop();
   return {
     result: {
       droppedMs: drop.at - killedAt,
       joinedMs: again.joinedAt! - killedAt,
-      videoMs: videoAt - killedAt,
+      consumerMs: video.announcedAt - killedAt,
+      videoMs: video.at - killedAt,
       from: viewerNode.name,
       to: next.name,
     },
@@ -105,11 +111,12 @@ async function killPublisherNode(
     certificate: ctx.certificate,
   });
   const republishedAt = performance.now();
-  const videoAt = await video;
+  const { at, announcedAt } = await video;
   return {
     result: {
+      consumerMs: announcedAt - killedAt,
       republishedMs: republishedAt - killedAt,
-      videoMs: videoAt - killedAt,
+      videoMs: at - killedAt,
       from,
       to: next.name,
       viewerOn: viewerNode.name,
@@ -156,11 +163,12 @@ export function printFailover(result: FailoverResult): void {
   console.log('\n3. Losing a node: ms from the SIGKILL');
   console.log("(a) the viewer's node: the viewer reconnects to another node and joins again");
   printTable([
-    ['trial', 'socket dropped', 'joined again', 'first video'],
+    ['trial', 'socket dropped', 'joined again', 'video consumer', 'first video'],
     ...result.viewerKills.map((k, i) => [
       `#${i + 1} ${k.from} → ${k.to}`,
       fmt(k.droppedMs),
       fmt(k.joinedMs),
+      fmt(k.consumerMs),
       fmt(k.videoMs),
     ]),
   ]);
@@ -168,10 +176,11 @@ export function printFailover(result: FailoverResult): void {
   console.log(`  first video: median ${fmt(viewerVideo.p50)}, max ${fmt(viewerVideo.max)}`);
   console.log("(b) the publisher's node: the publisher republishes elsewhere; a viewer stays put");
   printTable([
-    ['trial', 'viewer on', 'republished', "viewer's video"],
+    ['trial', 'viewer on', 'video consumer', 'publisher sends', "viewer's video"],
     ...result.publisherKills.map((k, i) => [
       `#${i + 1} ${k.from} → ${k.to}`,
       k.viewerOn,
+      fmt(k.consumerMs),
       fmt(k.republishedMs),
       fmt(k.videoMs),
     ]),
@@ -181,8 +190,10 @@ export function printFailover(result: FailoverResult): void {
     `  viewer's video: median ${fmt(publisherVideo.p50)}, max ${fmt(publisherVideo.max)}`,
   );
   console.log(
-    "  ('republished' includes the load tester's ffmpeg start, which a browser keeping its camera " +
-      'does not pay; its first frame is a keyframe)',
+    "  ('video consumer': the viewer's newConsumer for the new track, i.e. the relay is up; " +
+      "'publisher sends': the load tester's publisher has joined, produced and started ffmpeg, " +
+      'whose start a browser keeping its camera does not pay; its first frame is a keyframe. ' +
+      "In (a) first video waits for the publisher's next keyframe, up to the keyframe interval)",
   );
   for (const error of result.errors) console.log(`  FAILED: ${error}`);
 }

@@ -44,6 +44,8 @@ export class ProbeViewer extends EventEmitter<ProbeEvents> {
   /** Resolves with the reason when the socket drops before stop(). */
   readonly dropped: Promise<{ reason: string; at: number }>;
   readonly #streams = new Map<number, { kind: MediaKind; announcedAt: number; seen: boolean }>();
+  /** Streams whose first packet came, in order. */
+  readonly #firstPackets: ProbeEvents['firstPacket'][0][] = [];
   #signaling: Signaling | undefined;
   #peer: WebRtcPeer | undefined;
   #stopping = false;
@@ -83,18 +85,25 @@ export class ProbeViewer extends EventEmitter<ProbeEvents> {
     await this.#connect(joined.recvTransport);
   }
 
-  /** Resolves with the arrival time of the first video packet of a consumer announced at or after `since`. */
-  videoSince(since: number, timeoutMs: number): Promise<number> {
+  /**
+   * The first video packet of a consumer announced at or after `since`: when it arrived, and when
+   * its consumer was announced (newConsumer).
+   */
+  videoSince(since: number, timeoutMs: number): Promise<{ at: number; announcedAt: number }> {
+    const matches = (stream: ProbeEvents['firstPacket'][0]) =>
+      stream.kind === 'video' && stream.announcedAt >= since;
+    const seen = this.#firstPackets.find(matches);
+    if (seen) return Promise.resolve({ at: seen.at, announcedAt: seen.announcedAt });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('firstPacket', listener);
         reject(new Error(`${this.options.identity}: no video within ${timeoutMs} ms`));
       }, timeoutMs);
       const listener: (stream: ProbeEvents['firstPacket'][0]) => void = (stream) => {
-        if (stream.kind !== 'video' || stream.announcedAt < since) return;
+        if (!matches(stream)) return;
         clearTimeout(timer);
         this.off('firstPacket', listener);
-        resolve(stream.at);
+        resolve({ at: stream.at, announcedAt: stream.announcedAt });
       };
       this.on('firstPacket', listener);
     });
@@ -146,7 +155,9 @@ export class ProbeViewer extends EventEmitter<ProbeEvents> {
       stream.seen = true;
       if (kind === 'video') this.firstVideoAt ??= at;
       else this.firstAudioAt ??= at;
-      this.emit('firstPacket', { kind, ssrc, announcedAt: stream.announcedAt, at });
+      const first = { kind, ssrc, announcedAt: stream.announcedAt, at };
+      this.#firstPackets.push(first);
+      this.emit('firstPacket', first);
     }
     if (this.listenerCount('rtp') === 0) return;
     this.emit('rtp', {

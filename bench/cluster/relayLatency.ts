@@ -132,6 +132,8 @@ export async function measureRelayLatency(
   }
 }
 
+const ms2 = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '—');
+
 export function printLatency(result: LatencyResult, keyframeSeconds: number): void {
   console.log('\n1. Added latency of a relay hop');
   console.log('(a) socket connect → join ack / first audio / first video packet, ms (median, max)');
@@ -158,10 +160,10 @@ export function printLatency(result: LatencyResult, keyframeSeconds: number): vo
       String(h.seenA),
       String(h.seenB),
       String(h.paired),
-      fmt(h.delay.p50),
-      fmt(h.delay.p95),
-      fmt(h.delay.min),
-      fmt(h.delay.max),
+      ms2(h.delay.p50),
+      ms2(h.delay.p95),
+      ms2(h.delay.min),
+      ms2(h.delay.max),
     ]),
   ]);
   for (const h of result.hop) {

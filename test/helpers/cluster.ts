@@ -25,15 +25,18 @@ export interface TestNode {
 export interface NodeOptions {
   redisUrl: string;
   name: string;
-  /** Overrides the defaults below (an empty string unsets one: loadConfig ignores it). */
-  env?: Record<string, string>;
+  /**
+   * Overrides the defaults below; `undefined` removes one (the server's own default applies), and
+   * so does an empty string (loadConfig ignores empty values).
+   */
+  env?: Record<string, string | undefined>;
 }
 
 export interface ClusterOptions {
-  /** For every node, over the defaults. */
-  env?: Record<string, string>;
+  /** For every node, over the defaults (as NodeOptions.env). */
+  env?: Record<string, string | undefined>;
   /** For node `index` (0-based), over `env`. */
-  nodeEnv?: (index: number) => Record<string, string>;
+  nodeEnv?: (index: number) => Record<string, string | undefined>;
 }
 
 export interface TestCluster {

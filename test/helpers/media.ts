@@ -102,7 +102,7 @@ export async function publishTestMedia(options: PublishTestMediaOptions): Promis
   const signaling = await connectSignaling(options.url, token, stepTimeoutMs, (socket) => {
     if (byHand) approval = onStage(socket, options.approvalTimeoutMs ?? 30_000);
   });
-  const cleanup: (() => unknown)[] = [() => signaling.close()];
+  const cleanup: (() => unknown)[] = [];
   try {
     const join = await signaling.request('join', {
       rtpCapabilities: signaling.welcome.routerRtpCapabilities,
@@ -217,8 +217,7 @@ async function publish(
       ? { payloadType: AUDIO_PAYLOAD_TYPE, ssrc: audioSsrc, port: audioSocket.address().port }
       : undefined,
   });
-  // Stopped first on close: no packet is sent into a closed socket.
-  cleanup.splice(1, 0, () => encoder.stop());
+  cleanup.push(() => encoder.stop());
   const deadline = Date.now() + stepTimeoutMs;
   while (sent.video === 0) {
     if (Date.now() > deadline) throw new Error(`no video from ffmpeg: ${encoder.stderr()}`);
@@ -236,7 +235,6 @@ export async function watchMedia(options: WatchMediaOptions): Promise<TestViewer
   const consumers = new Map<string, ConsumerInfo>();
   const bySsrc = new Map<number, ConsumerInfo>();
   let peer: WebRtcPeer | undefined;
-  let signaling: Signaling | undefined;
   let closing = false;
 
   const onPacket = (packet: Buffer) => {
@@ -248,9 +246,9 @@ export async function watchMedia(options: WatchMediaOptions): Promise<TestViewer
     if (!count) counts.set(consumer.trackId, (count = { audio: 0, video: 0 }));
     count[consumer.kind]++;
   };
+  // Runs only once `signaling` below is set (after the join, or on a later mediaReset).
   const connect = async (transport: TransportOptions) => {
-    const current = signaling;
-    if (!current || closing) return;
+    if (closing) return;
     peer?.close();
     const next = await WebRtcPeer.open(transport);
     peer = next;
@@ -258,38 +256,42 @@ export async function watchMedia(options: WatchMediaOptions): Promise<TestViewer
     await next.connect(
       await sharedCertificate(),
       async (dtlsParameters) => {
-        await current.request('connectTransport', { transportId: transport.id, dtlsParameters });
+        await signaling.request('connectTransport', { transportId: transport.id, dtlsParameters });
       },
       stepTimeoutMs,
     );
   };
 
-  signaling = await connectSignaling(options.url, token, stepTimeoutMs, (socket) => {
-    socket.on('newConsumer', (info) => {
-      consumers.set(info.consumerId, info);
-      const ssrc = info.rtpParameters.encodings?.[0]?.ssrc;
-      if (ssrc !== undefined) bySsrc.set(ssrc, info);
-      // A consumer that closed meanwhile is no failure: its track ended.
-      signaling?.request('resumeConsumer', { consumerId: info.consumerId }).catch(() => {});
-    });
-    socket.on('consumerClosed', ({ consumerId }) => consumers.delete(consumerId));
-    socket.on('mediaReset', ({ recvTransport }) => {
-      // The room moved to another worker: a new transport, and new consumers will follow.
-      consumers.clear();
-      if (recvTransport) connect(recvTransport).catch(() => {});
-    });
-  });
-  const connected = signaling;
+  const signaling: Signaling = await connectSignaling(
+    options.url,
+    token,
+    stepTimeoutMs,
+    (socket) => {
+      socket.on('newConsumer', (info) => {
+        consumers.set(info.consumerId, info);
+        const ssrc = info.rtpParameters.encodings?.[0]?.ssrc;
+        if (ssrc !== undefined) bySsrc.set(ssrc, info);
+        // A consumer that closed meanwhile is no failure: its track ended.
+        signaling.request('resumeConsumer', { consumerId: info.consumerId }).catch(() => {});
+      });
+      socket.on('consumerClosed', ({ consumerId }) => consumers.delete(consumerId));
+      socket.on('mediaReset', ({ recvTransport }) => {
+        // The room moved to another worker: a new transport, and new consumers will follow.
+        consumers.clear();
+        if (recvTransport) connect(recvTransport).catch(() => {});
+      });
+    },
+  );
   try {
-    const join = await connected.request('join', {
-      rtpCapabilities: receiveOnlyCapabilities(connected.welcome.routerRtpCapabilities),
+    const join = await signaling.request('join', {
+      rtpCapabilities: receiveOnlyCapabilities(signaling.welcome.routerRtpCapabilities),
     });
     if (!join.recvTransport) throw new Error(`${options.identity} gets no receive transport`);
     await connect(join.recvTransport);
     let closed: Promise<void> | undefined;
     return {
       identity: options.identity,
-      signaling: connected,
+      signaling,
       join,
       packets: (trackId) => {
         const total = { audio: 0, video: 0 };
@@ -303,24 +305,26 @@ export async function watchMedia(options: WatchMediaOptions): Promise<TestViewer
       trackIds: () => [...new Set([...consumers.values()].map((c) => c.trackId))],
       close: () => {
         closing = true;
-        closed ??= closeAll(connected, [() => connected.close(), () => peer?.close()]);
+        closed ??= closeAll(signaling, [() => peer?.close()]);
         return closed;
       },
     };
   } catch (error) {
     closing = true;
-    connected.close();
+    signaling.close();
     peer?.close();
     throw error;
   }
 }
 
-/** Leaves when still connected (so the server frees the participant at once), then cleans up. */
+/**
+ * Undoes `cleanup` last step first (ffmpeg, then its sockets, then the peer), leaves when still
+ * connected (so the server frees the participant at once) and closes the socket.
+ */
 async function closeAll(signaling: Signaling, cleanup: (() => unknown)[]): Promise<void> {
-  const [closeSignaling, ...rest] = cleanup;
-  for (const step of rest.reverse()) await step();
+  for (const step of [...cleanup].reverse()) await step();
   if (signaling.socket.connected) await signaling.request('leave', {}).catch(() => {});
-  await closeSignaling?.();
+  signaling.close();
 }
 
 function videoParameters(ssrc: number): RtpParameters {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import {
+  connectRaw,
   joinRaw,
+  nextEvent,
   produceAudio,
   produceVideo,
   request,
@@ -201,5 +203,63 @@ describe('cluster of three node processes', function () {
       'the room is still there',
     );
     await consumes(late, tracks, 'a viewer joining on C after the restart consumes the host');
+  });
+
+  it('a draining node sends its clients to another node, and nobody sees them leave or join', async function () {
+    const [a, b] = nodes();
+    const room = 'drain';
+    const host = await join(a, room, 'host', 'host');
+    const tracks = await publish(host);
+    const viewer = await join(b, room, 'viewer', 'audience');
+    await consumes(viewer, tracks, 'the viewer on B consumes the host');
+    const draining = nextEvent(viewer.socket, 'serverDraining', () => true, CEILING_MS);
+    void b.kill('SIGTERM');
+    const { moveTo } = await draining;
+    assert.ok(moveTo && moveTo !== b.url, `told to move to another node (${moveTo})`);
+    // What the SDK does: join there first, then let go of the draining node.
+    const moved = await join(
+      cluster.nodes.find((node) => node.url === moveTo)!,
+      room,
+      'viewer',
+      'audience',
+    );
+    await consumes(moved, tracks, 'the moved viewer consumes the host');
+    viewer.socket.disconnect();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const presence = host.events.events.filter((e) => /^participant(Joined|Left)$/.test(e.event));
+    assert.deepEqual(
+      presence.map((e) => e.event),
+      ['participantJoined'],
+      'the host saw the viewer join once, and never leave',
+    );
+  });
+
+  it('a node over its participant budget refuses with UNAVAILABLE and names a better node', async function () {
+    await cluster.stop();
+    cluster = await startCluster(2, {
+      nodeEnv: (i): Record<string, string> => (i === 0 ? { NODE_MAX_PARTICIPANTS: '1' } : {}),
+    });
+    const [a, b] = cluster.nodes as [TestNode, TestNode];
+    await join(a, 'budget', 'first', 'audience');
+    await eventually(
+      async () => {
+        const refused = await connectRaw(a.url, tokenFor('budget', 'second', 'audience')).then(
+          ({ socket }) => {
+            socket.disconnect();
+            return undefined;
+          },
+          (error: Error & { data?: { code: string; node?: string } }) => error.data,
+        );
+        assert.equal(refused?.code, 'UNAVAILABLE', 'refused');
+        assert.equal(refused?.node, b.url, 'names the other node');
+      },
+      CEILING_MS,
+      'a full node names another (once the heartbeat has told it of B)',
+    );
+    const elsewhere = await join(b, 'budget', 'second', 'audience');
+    assert.ok(
+      elsewhere.join.participants.some((p) => p.identity === 'first'),
+      'the room is one room across the two nodes',
+    );
   });
 });
