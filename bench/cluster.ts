@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       }
     });
   } finally {
+    process.stderr.write(`node logs (level ${settings.nodeLogLevel}):\n${ctx.nodeLogs()}\n`);
     await publisher?.stop();
     // Nodes started during the failover trials too, not only the cluster's own.
     await Promise.all(ctx.everyNode.map((node) => node.kill()));

@@ -174,10 +174,13 @@ export function printRedis(result: RedisResult): void {
   ]);
   const nodeMinute = (key: 'commands' | 'inputBytes' | 'outputBytes') =>
     perMinute(idle[key], idle.seconds) / result.nodes;
+  const perBeat = (key: 'commands' | 'inputBytes' | 'outputBytes') =>
+    (nodeMinute(key) * result.heartbeatMs) / 60_000;
   console.log(
     `  idle baseline per node per minute: ${fmt(nodeMinute('commands'))} commands, ` +
       `${kb(nodeMinute('inputBytes'))} kB in, ${kb(nodeMinute('outputBytes'))} kB out ` +
-      `(${fmt((nodeMinute('commands') * result.heartbeatMs) / 60_000)} commands per heartbeat)`,
+      `(per heartbeat: ${fmt(perBeat('commands'))} commands, ${fmt(perBeat('inputBytes'))} B in, ` +
+      `${fmt(perBeat('outputBytes'))} B out)`,
   );
   const minutes = stay.seconds / 60;
   const perParticipant = (key: 'commands' | 'inputBytes' | 'outputBytes') =>

@@ -90,6 +90,12 @@ export interface TestViewer {
 }
 
 const DEFAULT_STEP_TIMEOUT_MS = 10_000;
+
+/** ffmpeg processes still running, killed if the test process exits first. */
+const encoders = new Set<Encoder>();
+process.once('exit', () => {
+  for (const encoder of encoders) encoder.child.kill('SIGKILL');
+});
 const VIDEO_PAYLOAD_TYPE = 96;
 const AUDIO_PAYLOAD_TYPE = 111;
 
@@ -98,11 +104,14 @@ export async function publishTestMedia(options: PublishTestMediaOptions): Promis
   const stepTimeoutMs = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
   const byHand = options.role === 'guest' && options.stageBy === 'raisedHand';
   const token = tokenFor(options.room, options.identity, byHand ? 'audience' : options.role);
-  let approval: Promise<RoleChanged> | undefined;
+  let approval: Approval | undefined;
   const signaling = await connectSignaling(options.url, token, stepTimeoutMs, (socket) => {
     if (byHand) approval = onStage(socket, options.approvalTimeoutMs ?? 30_000);
+  }).catch((error: unknown) => {
+    approval?.cancel();
+    throw error;
   });
-  const cleanup: (() => unknown)[] = [];
+  const cleanup: (() => unknown)[] = [() => approval?.cancel()];
   try {
     const join = await signaling.request('join', {
       rtpCapabilities: signaling.welcome.routerRtpCapabilities,
@@ -110,7 +119,7 @@ export async function publishTestMedia(options: PublishTestMediaOptions): Promis
     let sendTransport = join.sendTransport;
     if (approval) {
       await signaling.request('raiseHand', {});
-      sendTransport = (await approval).sendTransport;
+      sendTransport = (await approval.roleChanged).sendTransport;
     }
     if (!sendTransport) throw new Error(`${options.identity} may not publish (no send transport)`);
     const media = await publish(signaling, sendTransport, options, stepTimeoutMs, cleanup);
@@ -129,21 +138,33 @@ export async function publishTestMedia(options: PublishTestMediaOptions): Promis
   }
 }
 
-/** Resolves on the roleChanged that brings this participant on stage with a send transport. */
-function onStage(socket: Signaling['socket'], timeoutMs: number): Promise<RoleChanged> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off('roleChanged', listener);
-      reject(new Error(`no approval within ${timeoutMs} ms`));
-    }, timeoutMs);
+interface Approval {
+  /** The roleChanged that brings this participant on stage with a send transport. */
+  roleChanged: Promise<RoleChanged>;
+  /** Stops waiting (the join failed, or the publisher closed first). */
+  cancel(): void;
+}
+
+function onStage(socket: Signaling['socket'], timeoutMs: number): Approval {
+  let cancel = () => {};
+  const roleChanged = new Promise<RoleChanged>((resolve, reject) => {
     const listener = (event: RoleChanged) => {
       if (!event.sendTransport) return;
+      cancel();
+      resolve(event);
+    };
+    const timer = setTimeout(() => {
+      cancel();
+      reject(new Error(`no approval within ${timeoutMs} ms`));
+    }, timeoutMs);
+    cancel = () => {
       clearTimeout(timer);
       socket.off('roleChanged', listener);
-      resolve(event);
     };
     socket.on('roleChanged', listener);
   });
+  roleChanged.catch(() => {}); // awaited only after the join: a timeout before it is not unhandled
+  return { roleChanged, cancel: () => cancel() };
 }
 
 interface Publishing {
@@ -217,7 +238,11 @@ async function publish(
       ? { payloadType: AUDIO_PAYLOAD_TYPE, ssrc: audioSsrc, port: audioSocket.address().port }
       : undefined,
   });
-  cleanup.push(() => encoder.stop());
+  encoders.add(encoder);
+  cleanup.push(async () => {
+    await encoder.stop();
+    encoders.delete(encoder);
+  });
   const deadline = Date.now() + stepTimeoutMs;
   while (sent.video === 0) {
     if (Date.now() > deadline) throw new Error(`no video from ffmpeg: ${encoder.stderr()}`);

@@ -32,6 +32,8 @@ const envSchema = z.object({
   MEDIA_LISTEN_IP: z.string().min(1).default('127.0.0.1'),
   MEDIA_ANNOUNCED_IP: z.string().optional(),
   MEDIA_PORT_BASE: port.default(40000),
+  MEDIA_RELAY_MIN_PORT: port.default(41000),
+  MEDIA_RELAY_MAX_PORT: port.default(41999),
   MEDIA_INITIAL_OUTGOING_BITRATE: positiveInt.default(1_000_000),
   MEDIA_MAX_INCOMING_BITRATE: positiveInt.default(5_000_000),
   MEDIA_WORKER_MAX_CONSUMERS: positiveInt.default(600),
@@ -82,6 +84,8 @@ export interface Config {
     readonly announcedIp: string | undefined;
     /** Worker i listens on portBase + i (UDP and TCP); 0 picks free ports. */
     readonly portBase: number;
+    /** Ports the workers take for transports of their own: the pipes between nodes. */
+    readonly relayPorts: { readonly min: number; readonly max: number };
     readonly initialOutgoingBitrate: number;
     readonly maxIncomingBitrate: number;
     /**
@@ -201,6 +205,9 @@ export function loadConfig(
       'LIVESTAGE_API_KEY and LIVESTAGE_API_SECRET are required when NODE_ENV=production',
     );
   }
+  if (env.MEDIA_RELAY_MIN_PORT > env.MEDIA_RELAY_MAX_PORT) {
+    throw new ConfigError('MEDIA_RELAY_MIN_PORT must not be above MEDIA_RELAY_MAX_PORT');
+  }
   if (production && env.DEV_ENDPOINTS) {
     throw new ConfigError('DEV_ENDPOINTS=true is not allowed when NODE_ENV=production');
   }
@@ -218,6 +225,7 @@ export function loadConfig(
       listenIp: env.MEDIA_LISTEN_IP,
       announcedIp: env.MEDIA_ANNOUNCED_IP,
       portBase: env.MEDIA_PORT_BASE,
+      relayPorts: { min: env.MEDIA_RELAY_MIN_PORT, max: env.MEDIA_RELAY_MAX_PORT },
       initialOutgoingBitrate: env.MEDIA_INITIAL_OUTGOING_BITRATE,
       maxIncomingBitrate: env.MEDIA_MAX_INCOMING_BITRATE,
       maxConsumersPerWorker: env.MEDIA_WORKER_MAX_CONSUMERS,

@@ -130,6 +130,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   async #spawn(index: number): Promise<MediaWorker> {
     const worker = await mediasoup.createWorker({
       logLevel: this.#config.workerLogLevel,
+      rtcMinPort: this.#config.relayPorts.min,
+      rtcMaxPort: this.#config.relayPorts.max,
       appData: { index },
     });
     try {
