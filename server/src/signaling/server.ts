@@ -73,7 +73,8 @@ export function createSignalingServer({
       callback(null, isOriginAllowed(req.headers.origin, req.headers.host, config)),
   });
 
-  const limits = new SignalingRateLimits(config.rateLimits);
+  // In a cluster the connection and per-address budgets are counted in Redis, for all nodes.
+  const limits = new SignalingRateLimits(config.rateLimits, { redis: cluster?.redis });
   io.use((socket, next) => {
     admit(socket, config, limits, now())
       .then((refusal) => refusal ?? refuseWhenFull(socket, config, rooms, cluster))
