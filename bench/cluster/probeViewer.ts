@@ -28,6 +28,22 @@ export interface RtpArrival {
   at: number;
 }
 
+/** Server events kept with their arrival time, to tell what a viewer saw around a failure. */
+const LOGGED_EVENTS = [
+  'participantJoined',
+  'participantLeft',
+  'trackPublished',
+  'trackUnpublished',
+  'trackStalled',
+  'consumerClosed',
+] as const;
+
+export interface LoggedEvent {
+  name: (typeof LOGGED_EVENTS)[number] | 'newConsumer';
+  at: number;
+  payload: unknown;
+}
+
 interface ProbeEvents {
   rtp: [arrival: RtpArrival];
   /** The first packet of a consumer's stream; `announcedAt` is when its newConsumer came. */
@@ -41,6 +57,8 @@ export class ProbeViewer extends EventEmitter<ProbeEvents> {
   joinedAt: number | undefined;
   firstVideoAt: number | undefined;
   firstAudioAt: number | undefined;
+  /** Presence, track and consumer events from the server, in order. */
+  readonly events: LoggedEvent[] = [];
   /** Resolves with the reason when the socket drops before stop(). */
   readonly dropped: Promise<{ reason: string; at: number }>;
   readonly #streams = new Map<number, { kind: MediaKind; announcedAt: number; seen: boolean }>();
@@ -69,6 +87,12 @@ export class ProbeViewer extends EventEmitter<ProbeEvents> {
     this.connectStartedAt = performance.now();
     const signaling = await connectSignaling(url, token, stepTimeoutMs, (socket) => {
       socket.on('newConsumer', (info) => this.#onNewConsumer(info));
+      for (const name of LOGGED_EVENTS) {
+        (socket as unknown as { on(e: string, l: (payload: unknown) => void): void }).on(
+          name,
+          (payload) => this.events.push({ name, at: performance.now(), payload }),
+        );
+      }
       socket.on('mediaReset', ({ recvTransport }) => {
         if (recvTransport) void this.#connect(recvTransport).catch(() => undefined);
       });
@@ -135,6 +159,11 @@ export class ProbeViewer extends EventEmitter<ProbeEvents> {
   }
 
   #onNewConsumer(info: ConsumerInfo): void {
+    this.events.push({
+      name: 'newConsumer',
+      at: performance.now(),
+      payload: { consumerId: info.consumerId, trackId: info.trackId, kind: info.kind },
+    });
     const ssrc = info.rtpParameters.encodings?.[0]?.ssrc;
     if (ssrc !== undefined) {
       this.#streams.set(ssrc, { kind: info.kind, announcedAt: performance.now(), seen: false });

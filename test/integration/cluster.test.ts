@@ -8,6 +8,7 @@ import {
   produceVideo,
   request,
   tokenFor,
+  vp8RtpParameters,
   type JoinedClient,
 } from '../helpers/client.js';
 import { startCluster, type TestCluster, type TestNode } from '../helpers/cluster.js';
@@ -146,6 +147,42 @@ describe('cluster of three node processes', function () {
       await receives(watcher, guest.trackIds, `${watcher.identity} hears and sees the guest`);
     }
     await consumes(host, guest.trackIds, 'the host on A consumes the guest');
+  });
+
+  it("dynacast across nodes: a small viewer on B lowers the host's layers on A, a large one raises them", async function () {
+    const [a, b] = nodes();
+    const room = 'dynacast';
+    const host = await join(a, room, 'host', 'host');
+    const simulcast = {
+      ...vp8RtpParameters(),
+      encodings: [0, 1, 2].map((i) => ({ ssrc: 9000 + i, scaleResolutionDownBy: 4 / 2 ** i })),
+    };
+    const ack = await produceVideo(host.socket, host.join.sendTransport!.id, simulcast);
+    assert.ok(ack.ok, JSON.stringify(ack));
+    const viewer = await join(b, room, 'viewer', 'audience');
+    const [consumer] = await eventually(
+      () => {
+        const consumers = viewer.events.of('newConsumer');
+        assert.equal(consumers.length, 1, 'one consumer');
+        return consumers;
+      },
+      CEILING_MS,
+      'the viewer on B consumes the relayed track',
+    );
+    const told = async (height: number, layer: number, what: string) => {
+      const preference = {
+        consumerId: consumer!.consumerId,
+        viewport: { width: height * 2, height },
+      };
+      assert.ok((await request(viewer.socket, 'setConsumerPreferences', preference)).ok, what);
+      await eventually(
+        () => assert.equal(host.events.of('publisherLayers').at(-1)?.maxSpatialLayer, layer, what),
+        CEILING_MS,
+        what,
+      );
+    };
+    await told(180, 0, 'a small viewer on B: the host on A encodes layer 0 only');
+    await told(720, 2, 'a large viewer on B: every layer again');
   });
 
   it('a hand raised on B reaches the host on A; two hosts on different nodes race for the last seat', async function () {

@@ -132,6 +132,11 @@ export class ClusterRoom implements RoomClusterLink {
     );
   }
 
+  relayNeed(publisher: Participant, trackId: string, maxSpatialLayer: number): void {
+    const producer = publisher.tracks.get(trackId)?.producer;
+    if (producer) this.#deps.relay.sendNeed(producer, maxSpatialLayer);
+  }
+
   /** Redis came back (maybe empty): write this node's members again. */
   republish(): void {
     for (const participant of this.#room.participants.values()) this.memberChanged(participant);

@@ -30,6 +30,12 @@ export interface RelayAnswer {
 
 const RELAY_REQUEST_TIMEOUT_MS = 5_000;
 
+/** Kept on a pulled producer: where its relay is served from. */
+interface RelayHandle {
+  nodeUrl: string;
+  relayId: string;
+}
+
 /**
  * Tracks crossing nodes. A node that needs a track published on another node pulls it: it opens
  * a PipeTransport (SRTP and RTX on: this crosses a network) on the room's origin router and asks
@@ -41,8 +47,11 @@ export class Relay {
   readonly #config: Config;
   readonly #nodeId: string;
   readonly #log: Logger;
-  /** Relays this node serves: its pipe transport per relay, by the pulling node. */
-  readonly #served = new Map<string, { node: string; transport: types.PipeTransport }>();
+  /** Relays this node serves: its pipe transport and consumer per relay, by the pulling node. */
+  readonly #served = new Map<
+    string,
+    { node: string; transport: types.PipeTransport; consumer: types.Consumer; room: Room }
+  >();
 
   constructor(config: Config, nodeId: string, log: Logger) {
     this.#config = config;
@@ -101,6 +110,7 @@ export class Relay {
           rtpParameters: answer.rtpParameters,
           paused: answer.paused,
           keyFrameRequestDelay: this.#config.media.keyFrameRequestDelayMs,
+          appData: { relay: { nodeUrl, relayId: answer.relayId } satisfies RelayHandle },
         });
         producer.observer.once('close', () => {
           transport.close();
@@ -139,7 +149,7 @@ export class Relay {
       consumer.observer.once('close', () => transport.close());
       room.holdLayersFor(consumer);
       const relayId = randomUUID();
-      this.#served.set(relayId, { node: offer.node, transport });
+      this.#served.set(relayId, { node: offer.node, transport, consumer, room });
       transport.observer.once('close', () => this.#served.delete(relayId));
       return {
         relayId,
@@ -154,6 +164,27 @@ export class Relay {
       transport.close();
       throw error;
     }
+  }
+
+  /** Tells the track's node how many layers this node's viewers of a relayed track need. */
+  sendNeed(producer: types.Producer, maxSpatialLayer: number): void {
+    const handle = producer.appData.relay as RelayHandle | undefined;
+    if (!handle || producer.closed) return;
+    void fetch(`${handle.nodeUrl}/internal/relays/${handle.relayId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: this.#authorization() },
+      body: JSON.stringify({ maxSpatialLayer }),
+      signal: AbortSignal.timeout(RELAY_REQUEST_TIMEOUT_MS),
+    }).catch((error: unknown) =>
+      this.#log.warn('could not tell a relay its layers', { error: String(error) }),
+    );
+  }
+
+  /** The pulling node's viewers need layers up to `maxSpatialLayer` (dynacast across nodes). */
+  setNeed(relayId: string, maxSpatialLayer: number): boolean {
+    const served = this.#served.get(relayId);
+    served?.room.setRelayNeed(served.consumer, maxSpatialLayer);
+    return served !== undefined;
   }
 
   /** The puller let go of a relay. */

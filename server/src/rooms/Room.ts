@@ -33,6 +33,11 @@ export interface RoomClusterLink {
   memberChanged(participant: Participant): void;
   /** Replaces the stage's `left`: the seat is forgotten only if it really left the cluster. */
   memberLeft(participant: Participant): void;
+  /**
+   * Dynacast for a track relayed in from another node: the highest layer this node's viewers
+   * need, for the track's own node to count as one more consumer's need.
+   */
+  relayNeed(publisher: Participant, trackId: string, maxSpatialLayer: number): void;
 }
 
 export interface RoomOptions {
@@ -473,9 +478,10 @@ export class Room {
       },
     });
     if (producer.kind === 'video') {
-      this.#dynacast.watch(producer.id, trackInfo(track).spatialLayers, (trackId, layer) =>
-        publisher.emit('publisherLayers', { trackId, maxSpatialLayer: layer }),
-      );
+      this.#dynacast.watch(producer.id, trackInfo(track).spatialLayers, (trackId, layer) => {
+        if (publisher.remote) this.#cluster?.relayNeed(publisher, trackId, layer);
+        else publisher.emit('publisherLayers', { trackId, maxSpatialLayer: layer });
+      });
     }
     const published = { identity: publisher.identity, track: trackInfo(track) };
     this.#toOthers(publisher, (other) => {
@@ -496,6 +502,11 @@ export class Room {
     consumer.observer.once('close', () =>
       this.#dynacast.setNeed(consumer.producerId, consumer.id, undefined),
     );
+  }
+
+  /** The node a relay feeds says how many layers its viewers need now (see holdLayersFor). */
+  setRelayNeed(consumer: types.Consumer, maxSpatialLayer: number): void {
+    if (!consumer.closed) this.#dynacast.setNeed(consumer.producerId, consumer.id, maxSpatialLayer);
   }
 
   /** In a cluster: someone connected to another node joins this room's view (a stand-in). */

@@ -23,6 +23,8 @@ const relayOffer = z
   })
   .strict();
 
+const relayNeed = z.object({ maxSpatialLayer: z.number().int().min(0).max(7) }).strict();
+
 /**
  * Placement for clients (`GET /api/cluster/node`: where to connect), the node list for
  * operators, and the node-to-node relay requests (`/internal/relays`, node tokens only).
@@ -53,6 +55,15 @@ export function clusterRoutes(config: Config, rooms: RoomRegistry, cluster: Clus
     const room = rooms.rooms.get(offer.room);
     if (!room || room.closed) throw new AppError('NOT_FOUND', 'no such room on this node');
     res.status(201).json(await cluster.relay.serve(room, offer));
+  });
+
+  router.patch('/internal/relays/:id', fromNode, (req, res) => {
+    const parsed = relayNeed.safeParse(req.body);
+    if (!parsed.success) throw new AppError('INVALID_PAYLOAD', 'bad relay need');
+    if (!cluster.relay.setNeed(String(req.params.id), parsed.data.maxSpatialLayer)) {
+      throw new AppError('NOT_FOUND', 'no such relay');
+    }
+    res.status(204).end();
   });
 
   router.delete('/internal/relays/:id', fromNode, (req, res) => {
