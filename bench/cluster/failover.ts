@@ -8,7 +8,7 @@ import { Publisher } from '../../loadtest/publisher.js';
 import type { PublisherProcess } from '../../loadtest/publisherProcess.js';
 import type { TestNode } from '../../test/helpers/cluster.js';
 import { fmt, printTable, stats, withTimeout } from '../lib/report.js';
-import { MEDIA_TIMEOUT_MS, log, type BenchContext } from './context.js';
+import { MEDIA_TIMEOUT_MS, log, sleep, type BenchContext } from './context.js';
 import type { ProbeViewer } from './probeViewer.js';
 
 interface LivePublisher {
@@ -34,6 +34,12 @@ export interface PublisherNodeKill {
   consumerMs: number;
   republishedMs: number;
   videoMs: number;
+  /**
+   * The viewer's consumers of the dead node's tracks: when the server closed them (consumerClosed
+   * or trackUnpublished), ms from the kill; undefined when not within OLD_TRACK_WAIT_MS of the
+   * viewer's video coming back.
+   */
+  oldTrackClosedMs: number | undefined;
   from: string;
   to: string;
   viewerOn: string;
@@ -46,6 +52,7 @@ export interface FailoverResult {
 }
 
 const HOST = 'host';
+const OLD_TRACK_WAIT_MS = 3000;
 const VIEWER = 'failover-viewer';
 
 function otherThan(ctx: BenchContext, ...busy: TestNode[]): TestNode {
@@ -101,6 +108,15 @@ async function killPublisherNode(
   );
   const from = publisher.node.name;
   const killedAt = performance.now();
+  // The viewer's latest audio and video consumers: those of the tracks published through the
+  // node about to die.
+  const latest = new Map<string, { consumerId: string; trackId: string }>(); // by kind
+  for (const event of viewer.events) {
+    if (event.name !== 'newConsumer') continue;
+    const consumer = event.payload as { consumerId: string; trackId: string; kind: string };
+    latest.set(consumer.kind, consumer);
+  }
+  const oldConsumers = new Map([...latest.values()].map((c) => [c.consumerId, c.trackId]));
   const video = viewer.videoSince(killedAt, MEDIA_TIMEOUT_MS);
   video.catch(() => undefined); // awaited below, after the republish
   // The publisher's socket drops the moment its node dies (loopback): it moves on at once.
@@ -112,11 +128,20 @@ async function killPublisherNode(
   });
   const republishedAt = performance.now();
   const { at, announcedAt } = await video;
+  await sleep(OLD_TRACK_WAIT_MS);
+  const oldTracks = new Set(oldConsumers.values());
+  const oldTrackClosed = viewer.events.find((event) => {
+    if (event.at < killedAt) return false;
+    const payload = event.payload as { consumerId?: string; trackId?: string };
+    if (event.name === 'consumerClosed') return oldConsumers.has(payload.consumerId ?? '');
+    return event.name === 'trackUnpublished' && oldTracks.has(payload.trackId ?? '');
+  });
   return {
     result: {
       consumerMs: announcedAt - killedAt,
       republishedMs: republishedAt - killedAt,
       videoMs: at - killedAt,
+      oldTrackClosedMs: oldTrackClosed && oldTrackClosed.at - killedAt,
       from,
       to: next.name,
       viewerOn: viewerNode.name,
@@ -176,13 +201,16 @@ export function printFailover(result: FailoverResult): void {
   console.log(`  first video: median ${fmt(viewerVideo.p50)}, max ${fmt(viewerVideo.max)}`);
   console.log("(b) the publisher's node: the publisher republishes elsewhere; a viewer stays put");
   printTable([
-    ['trial', 'viewer on', 'video consumer', 'publisher sends', "viewer's video"],
+    ['trial', 'viewer on', 'video consumer', 'publisher sends', "viewer's video", 'old closed'],
     ...result.publisherKills.map((k, i) => [
       `#${i + 1} ${k.from} → ${k.to}`,
       k.viewerOn,
       fmt(k.consumerMs),
       fmt(k.republishedMs),
       fmt(k.videoMs),
+      k.oldTrackClosedMs === undefined
+        ? `no (${OLD_TRACK_WAIT_MS / 1000} s after video)`
+        : fmt(k.oldTrackClosedMs),
     ]),
   ]);
   const publisherVideo = stats(result.publisherKills.map((k) => k.videoMs));
@@ -193,7 +221,9 @@ export function printFailover(result: FailoverResult): void {
     "  ('video consumer': the viewer's newConsumer for the new track, i.e. the relay is up; " +
       "'publisher sends': the load tester's publisher has joined, produced and started ffmpeg, " +
       'whose start a browser keeping its camera does not pay; its first frame is a keyframe. ' +
-      "In (a) first video waits for the publisher's next keyframe, up to the keyframe interval)",
+      "In (a) first video waits for the publisher's next keyframe, up to the keyframe interval. " +
+      "'old closed': the viewer's consumers of the dead node's tracks closed (consumerClosed or " +
+      'trackUnpublished))',
   );
   for (const error of result.errors) console.log(`  FAILED: ${error}`);
 }
