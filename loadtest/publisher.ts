@@ -2,19 +2,24 @@
 // ports; this peer encrypts each packet (SRTP, keys from its own DTLS handshake) and sends it to
 // the server's send transport, after `produce` has announced the streams. The server's keyframe
 // requests (PLI/FIR over SRTCP) are counted here, where a real publisher would feel them.
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { RtpPacket, SrtcpSession, SrtpSession } from 'werift';
-import type { RtpParameters } from '../client-sdk/src/protocol.js';
 import type { DtlsCertificate } from './certificate.js';
 import { startEncoder, type Encoder } from './ffmpeg.js';
-import { WebRtcPeer, type SrtpKeys } from './peer.js';
+import { WebRtcPeer } from './peer.js';
 import { keyframeRequests } from './rtcp.js';
+import {
+  AUDIO_PAYLOAD_TYPE,
+  VIDEO_PAYLOAD_TYPE,
+  audioParameters,
+  localSocket,
+  randomSsrc,
+  sessionConfig,
+  videoParameters,
+} from './rtpSource.js';
 import { STALL_GAP_MS } from './rtpCounter.js';
 import { connectSignaling, type Signaling } from './signaling.js';
 import { fetchToken, type ApiCredentials } from './tokens.js';
-
-const VIDEO_PAYLOAD_TYPE = 96;
-const AUDIO_PAYLOAD_TYPE = 111;
 
 export interface PublisherOptions {
   url: string;
@@ -244,76 +249,6 @@ export class Publisher {
     this.#peer.close();
     for (const socket of this.#sockets) socket.close();
   }
-}
-
-function videoParameters(ssrc: number): RtpParameters {
-  return {
-    mid: '0',
-    codecs: [
-      {
-        mimeType: 'video/VP8',
-        payloadType: VIDEO_PAYLOAD_TYPE,
-        clockRate: 90000,
-        rtcpFeedback: [
-          { type: 'nack', parameter: '' },
-          { type: 'nack', parameter: 'pli' },
-          { type: 'ccm', parameter: 'fir' },
-        ],
-      },
-    ],
-    headerExtensions: [],
-    encodings: [{ ssrc }],
-    rtcp: { cname: 'livestage-loadtest', reducedSize: true },
-  };
-}
-
-function audioParameters(ssrc: number): RtpParameters {
-  return {
-    mid: '1',
-    codecs: [
-      {
-        mimeType: 'audio/opus',
-        payloadType: AUDIO_PAYLOAD_TYPE,
-        clockRate: 48000,
-        channels: 2,
-        parameters: { useinbandfec: 1 },
-        rtcpFeedback: [],
-      },
-    ],
-    headerExtensions: [],
-    encodings: [{ ssrc }],
-    rtcp: { cname: 'livestage-loadtest', reducedSize: true },
-  };
-}
-
-function sessionConfig(keys: SrtpKeys) {
-  return {
-    profile: keys.profile,
-    keys: {
-      localMasterKey: keys.localKey,
-      localMasterSalt: keys.localSalt,
-      remoteMasterKey: keys.remoteKey,
-      remoteMasterSalt: keys.remoteSalt,
-    },
-  };
-}
-
-/** ffmpeg's -ssrc is a signed 32-bit option: stay below 2^31. */
-function randomSsrc(): number {
-  return 1 + Math.floor(Math.random() * 0x7ffffffe);
-}
-
-async function localSocket(onPacket: (packet: Buffer) => void): Promise<Socket> {
-  const socket = createSocket('udp4');
-  socket.on('message', onPacket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  return socket;
 }
 
 async function waitFor(check: () => boolean, timeoutMs: number, why: () => string): Promise<void> {

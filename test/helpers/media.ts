@@ -3,7 +3,6 @@
 // that counts the RTP it receives, per kind and per track. Built from the load tester's parts
 // (ICE + DTLS peer, ffmpeg encoder, socket.io client); only the steps differ: tokens are minted
 // here (any role), a guest can come on stage by a raised hand, and a viewer keeps track ids.
-import { createSocket, type Socket } from 'node:dgram';
 import { RtpPacket, SrtpSession } from 'werift';
 import type {
   ConsumerInfo,
@@ -11,13 +10,21 @@ import type {
   MediaKind,
   Role,
   RoleChanged,
-  RtpParameters,
   TransportOptions,
 } from '../../client-sdk/src/protocol.js';
 import { receiveOnlyCapabilities } from '../../loadtest/capabilities.js';
 import { sharedCertificate } from '../../loadtest/certificate.js';
 import { startEncoder, type Encoder } from '../../loadtest/ffmpeg.js';
-import { WebRtcPeer, type SrtpKeys } from '../../loadtest/peer.js';
+import { WebRtcPeer } from '../../loadtest/peer.js';
+import {
+  AUDIO_PAYLOAD_TYPE,
+  VIDEO_PAYLOAD_TYPE,
+  audioParameters,
+  localSocket,
+  randomSsrc,
+  sessionConfig,
+  videoParameters,
+} from '../../loadtest/rtpSource.js';
 import { connectSignaling, type Signaling } from '../../loadtest/signaling.js';
 import { tokenFor } from './client.js';
 
@@ -96,8 +103,6 @@ const encoders = new Set<Encoder>();
 process.once('exit', () => {
   for (const encoder of encoders) encoder.child.kill('SIGKILL');
 });
-const VIDEO_PAYLOAD_TYPE = 96;
-const AUDIO_PAYLOAD_TYPE = 111;
 
 /** Joins `room` on `url` and publishes VP8 (and Opus) until close(). */
 export async function publishTestMedia(options: PublishTestMediaOptions): Promise<TestPublisher> {
@@ -350,74 +355,4 @@ async function closeAll(signaling: Signaling, cleanup: (() => unknown)[]): Promi
   for (const step of [...cleanup].reverse()) await step();
   if (signaling.socket.connected) await signaling.request('leave', {}).catch(() => {});
   signaling.close();
-}
-
-function videoParameters(ssrc: number): RtpParameters {
-  return {
-    mid: '0',
-    codecs: [
-      {
-        mimeType: 'video/VP8',
-        payloadType: VIDEO_PAYLOAD_TYPE,
-        clockRate: 90000,
-        rtcpFeedback: [
-          { type: 'nack', parameter: '' },
-          { type: 'nack', parameter: 'pli' },
-          { type: 'ccm', parameter: 'fir' },
-        ],
-      },
-    ],
-    headerExtensions: [],
-    encodings: [{ ssrc }],
-    rtcp: { cname: 'livestage-test', reducedSize: true },
-  };
-}
-
-function audioParameters(ssrc: number): RtpParameters {
-  return {
-    mid: '1',
-    codecs: [
-      {
-        mimeType: 'audio/opus',
-        payloadType: AUDIO_PAYLOAD_TYPE,
-        clockRate: 48000,
-        channels: 2,
-        parameters: { useinbandfec: 1 },
-        rtcpFeedback: [],
-      },
-    ],
-    headerExtensions: [],
-    encodings: [{ ssrc }],
-    rtcp: { cname: 'livestage-test', reducedSize: true },
-  };
-}
-
-function sessionConfig(keys: SrtpKeys) {
-  return {
-    profile: keys.profile,
-    keys: {
-      localMasterKey: keys.localKey,
-      localMasterSalt: keys.localSalt,
-      remoteMasterKey: keys.remoteKey,
-      remoteMasterSalt: keys.remoteSalt,
-    },
-  };
-}
-
-/** ffmpeg's -ssrc is a signed 32-bit option: stay below 2^31. */
-function randomSsrc(): number {
-  return 1 + Math.floor(Math.random() * 0x7ffffffe);
-}
-
-async function localSocket(onPacket: (packet: Buffer) => void): Promise<Socket> {
-  const socket = createSocket('udp4');
-  socket.on('message', onPacket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  return socket;
 }
