@@ -29,8 +29,13 @@ export interface LatencyResult {
   hop: HopDelay[];
 }
 
-/** One viewer joins `node`, waits for video, and leaves. */
+/**
+ * One viewer joins `node`, waits for video, and leaves. It starts at a random point of the
+ * publisher's keyframe interval: joins in a row would otherwise each start at the same distance
+ * after the keyframe that ended the previous one, and all wait about as long for the next.
+ */
 async function timedJoin(ctx: BenchContext, node: TestNode): Promise<JoinTiming> {
+  await sleep(Math.random() * ctx.settings.video.keyframeSeconds * 1000);
   const viewer = ctx.viewer(node);
   try {
     await viewer.start();
@@ -148,7 +153,8 @@ export function printLatency(result: LatencyResult, keyframeSeconds: number): vo
   ]);
   console.log(
     `    (video waits for a keyframe: the publisher's ffmpeg makes one every ${keyframeSeconds} s ` +
-      'and ignores keyframe requests, so first video carries up to that much chance)',
+      'and ignores keyframe requests, so first video adds a wait of 0 to that much; each join ' +
+      'starts at a random point of that interval)',
   );
   console.log(
     '(b) one-way extra latency of the hop: arrival at B − arrival at A, same RTP timestamp',

@@ -251,6 +251,16 @@ describe('cluster of three node processes', function () {
     const second = await publishMedia(b, room, 'host');
     for (const viewer of viewers) {
       await receives(viewer, second.trackIds, `${viewer.identity} receives the republished host`);
+      await eventually(
+        () =>
+          assert.deepEqual(
+            viewer.trackIds().filter((id) => first.trackIds.includes(id)),
+            [],
+            'no consumer of the dead tracks left',
+          ),
+        CEILING_MS,
+        `${viewer.identity} lets go of the tracks that died with A`,
+      );
     }
     await eventually(
       async () => assert.equal(await clusterNodes(b), 2, 'two nodes listed'),

@@ -246,6 +246,8 @@ export class Participant {
     this.releasePlacement?.();
     this.releasePlacement = undefined;
     this.#missed = undefined;
+    // A stand-in's tracks are relayed in on pipes of their own, not on its (absent) transports.
+    if (this.remote) for (const track of [...this.tracks.values()]) track.producer.close();
     for (const transport of this.transports.values()) transport.close();
     this.transports.clear();
     this.tracks.clear();
