@@ -15,6 +15,7 @@ function status(id: string): () => NodeStatus {
   return () => ({
     id,
     url: `http://${id}`,
+    mediaAddress: '127.0.0.1',
     workers: 1,
     consumers: 0,
     consumerBudget: 600,

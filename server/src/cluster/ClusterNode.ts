@@ -57,6 +57,7 @@ export class ClusterNode {
         return {
           id: this.id,
           url: this.#url,
+          mediaAddress: config.media.announcedIp ?? config.media.listenIp,
           workers,
           consumers,
           consumerBudget: workers * config.media.maxConsumersPerWorker,

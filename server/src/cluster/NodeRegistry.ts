@@ -7,6 +7,8 @@ export interface NodeStatus {
   id: string;
   /** Where clients and other nodes reach it (signaling, REST, relay requests). */
   url: string;
+  /** The address its media (browsers' WebRTC and other nodes' relays) reaches it at. */
+  mediaAddress: string;
   workers: number;
   consumers: number;
   /** Consumers its workers should carry together (workers × MEDIA_WORKER_MAX_CONSUMERS). */
