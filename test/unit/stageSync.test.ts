@@ -15,6 +15,7 @@ import {
   type StageSyncFactory,
 } from '../../server/src/rooms/StageSync.js';
 import { eventually } from '../helpers/server.js';
+import { RoomEvents } from '../../server/src/rooms/RoomEvents.js';
 
 const LIMITS: StageLimits = { maxGuests: 2, handTtlMs: 60_000, inviteTtlMs: 60_000 };
 const silent = winston.createLogger({ silent: true });
@@ -125,6 +126,8 @@ describe('LocalStageSync', function () {
 type Sent = [event: string, payload: unknown];
 
 class TestRoom implements StageRoom {
+  readonly name = 'test-room';
+  readonly lifecycle = new RoomEvents();
   readonly participants = new Map<string, Participant>();
   readonly sent = new Map<string, Sent[]>();
   readonly transportsAsked: string[] = [];

@@ -23,6 +23,7 @@ import {
 import { consumerPriority, preferredSpatialLayer } from './qualityPolicy.js';
 import type { RoomRouter, RoomRouters } from './RoomRouters.js';
 import { RoomStage } from './RoomStage.js';
+import { RoomEvents } from './RoomEvents.js';
 import type { StageSyncFactory } from './StageSync.js';
 
 /**
@@ -51,6 +52,8 @@ export interface RoomOptions {
   onEmpty: (room: Room) => void;
   /** How stage transitions are committed; default: in this process (LocalStageSync). */
   stageSync?: StageSyncFactory;
+  /** Observers of what happens here (metrics, webhooks). */
+  events?: RoomEvents;
 }
 
 /** A transport asked of a worker that dies meanwhile is asked again of the next router. */
@@ -93,6 +96,7 @@ export class Room {
   /** Mic-link: who may publish besides the hosts, raised hands and invitations. */
   readonly stage: RoomStage;
   readonly routers: RoomRouters;
+  readonly lifecycle: RoomEvents;
   readonly #options: RoomOptions;
   readonly #liveness: ProducerLiveness;
   readonly #dynacast: Dynacast;
@@ -108,6 +112,7 @@ export class Room {
   constructor(options: RoomOptions) {
     this.name = options.name;
     this.routers = options.routers;
+    this.lifecycle = options.events ?? new RoomEvents();
     this.#options = options;
     this.stage = new RoomStage(this, options.stageLimits, options.log, {
       sync: options.stageSync,
@@ -261,6 +266,7 @@ export class Room {
     participant.joined = true;
     this.#announceJoin(participant, participant.movedIn);
     this.#cluster?.memberChanged(participant);
+    this.lifecycle.tell('participantJoined', this.name, participant.info());
     this.stage.joined(participant);
     return {
       self: participant.info(),
@@ -453,6 +459,8 @@ export class Room {
         const event = { identity: publisher.identity, trackId: producer.id };
         this.#toOthers(publisher, (other) => other.emit('trackUnpublished', event));
         if (!publisher.remote && !publisher.closed) this.#cluster?.memberChanged(publisher);
+        if (!publisher.remote)
+          this.lifecycle.tell('trackUnpublished', this.name, publisher.identity, producer.id);
       }
     });
     if (!publisher.remote) {
@@ -488,7 +496,10 @@ export class Room {
       other.emit('trackPublished', published);
       this.#scheduleReconcile(other);
     });
-    if (!publisher.remote) this.#cluster?.memberChanged(publisher);
+    if (!publisher.remote) {
+      this.#cluster?.memberChanged(publisher);
+      this.lifecycle.tell('trackPublished', this.name, publisher.identity, trackInfo(track));
+    }
   }
 
   /**
@@ -741,7 +752,9 @@ export class Room {
     if (this.participants.get(participant.identity) !== participant) return;
     this.participants.delete(participant.identity);
     const wasJoined = participant.joined;
+    const info = participant.info();
     participant.close();
+    if (wasJoined && !participant.remote) this.lifecycle.tell('participantLeft', this.name, info);
     if (wasJoined && !participant.grants.hidden) {
       const event = { identity: participant.identity };
       this.#toOthers(participant, (other) => {

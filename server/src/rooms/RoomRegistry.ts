@@ -6,6 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import { AppError } from '../errors.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
 import { Room } from './Room.js';
+import { RoomEvents } from './RoomEvents.js';
 import { RoomRouters } from './RoomRouters.js';
 
 /** Creates rooms on first join (origin router on the least-loaded worker) and closes empty ones. */
@@ -14,6 +15,8 @@ export class RoomRegistry {
   readonly #pending = new Map<string, Promise<Room>>();
   readonly #emptyTimers = new Map<string, NodeJS.Timeout>();
   readonly #clusterRooms = new Map<Room, ClusterRoom>();
+  /** Every room's lifecycle on this node, for observers (metrics, webhooks). */
+  readonly events: RoomEvents;
   readonly #pool: WorkerPool;
   readonly #config: Config;
   readonly #log: Logger;
@@ -25,6 +28,9 @@ export class RoomRegistry {
     this.#config = config;
     this.#log = log;
     this.#cluster = cluster;
+    this.events = new RoomEvents((error) =>
+      log.error('a room observer failed', { error: String(error) }),
+    );
     if (cluster) {
       cluster.registry.on('nodeLost', (id) => {
         for (const link of this.#clusterRooms.values()) link.nodeLost(id);
@@ -121,6 +127,7 @@ export class RoomRegistry {
               log,
             }))
         : undefined,
+      events: this.events,
       name,
       routers,
       mediaConfig: this.#config.media,
@@ -159,6 +166,7 @@ export class RoomRegistry {
       this.#clusterRooms.set(room, link);
     }
     this.#rooms.set(name, room);
+    this.events.tell('roomStarted', name);
     log.info('room created', { worker: routers.origin.media.index });
     return room;
   }
@@ -175,7 +183,9 @@ export class RoomRegistry {
   #closeRoom(room: Room): void {
     this.#clusterRooms.get(room)?.close();
     this.#clusterRooms.delete(room);
+    const wasOpen = !room.closed;
     room.close();
+    if (wasOpen) this.events.tell('roomFinished', room.name);
   }
 
   #scheduleClose(room: Room): void {

@@ -12,6 +12,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { transportOptions } from '../media/transports.js';
 import type { Participant } from './Participant.js';
+import type { RoomEvents } from './RoomEvents.js';
 import {
   STAGE_SOURCES,
   Stage,
@@ -38,6 +39,8 @@ export interface StageRoom {
   ): Promise<types.WebRtcTransport>;
   /** A participant came on stage: everyone must know it now, even in a large room. */
   cameOnStage(participant: Participant): void;
+  readonly name: string;
+  readonly lifecycle: RoomEvents;
 }
 
 export interface RoomStageOptions {
@@ -323,6 +326,12 @@ export class RoomStage implements StageReplica {
 
   // ---- committed transitions
 
+  /** Connected to this node (so this node tells observers about it). */
+  #isLocal(identity: string): boolean {
+    const participant = this.#room.participants.get(identity);
+    return participant !== undefined && !participant.remote;
+  }
+
   async applyCommitted(stage: Stage, effects: readonly StageEffect[]): Promise<void> {
     this.#stage = stage;
     for (const participant of this.#room.participants.values()) {
@@ -333,6 +342,9 @@ export class RoomStage implements StageReplica {
       switch (effect.type) {
         case 'handRaised':
           this.#toHosts((host) => host.emit('handRaised', effect.hand));
+          if (this.#isLocal(effect.hand.identity)) {
+            this.#room.lifecycle.tell('handRaised', this.#room.name, effect.hand);
+          }
           break;
         case 'handLowered': {
           const event = { identity: effect.identity, reason: effect.reason };
@@ -353,9 +365,15 @@ export class RoomStage implements StageReplica {
         }
         case 'seated':
           this.#seated(effect.identity, effect.reason);
+          if (this.#isLocal(effect.identity)) {
+            this.#room.lifecycle.tell('stageJoined', this.#room.name, effect.identity);
+          }
           break;
         case 'unseated':
           this.#unseated(effect.identity, effect.reason);
+          if (this.#isLocal(effect.identity)) {
+            this.#room.lifecycle.tell('stageLeft', this.#room.name, effect.identity);
+          }
           break;
         case 'mutedByHost':
           mutes.push(this.#mutedByHost(effect.identity, effect.source, effect.muted));
