@@ -24,6 +24,7 @@ import type {
   InviteEnded,
   JoinResponse,
   ParticipantInfo,
+  QualityReport,
   ResponseOf,
   Role,
   RoleChanged,
@@ -112,6 +113,11 @@ export interface LiveRoomEvents {
   localTrackPublished: [track: LocalTrack];
   /** How many watch the room changed (see LiveRoom.viewerCount). */
   viewerCountChanged: [count: number];
+  /**
+   * Hosts only: the room's quality every few seconds (QUALITY_REPORT_INTERVAL_MS): each track's
+   * bitrate, loss and score, and each viewer's layer, bitrate, loss, RTT and score.
+   */
+  qualityReport: [report: QualityReport];
   /** Something went wrong outside any call the app made (e.g. publishing on stage). */
   error: [error: Error];
 }
@@ -984,6 +990,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       this.emit('trackStalled', track, participant, stalled);
     });
     socket.on('viewerCount', ({ count }) => this.#setViewerCount(count));
+    socket.on('qualityReport', (report) => this.emit('qualityReport', report));
     socket.on('publisherLayers', (event) => this.#dynacast.onPublisherLayers(event));
     socket.on('serverDraining', ({ deadlineMs, moveTo }) => {
       draining = true;

@@ -300,6 +300,76 @@ export interface ServerDraining {
   moveTo?: string;
 }
 
+/** One simulcast layer (or the single stream) of a published track, as the server receives it. */
+export interface LayerQuality {
+  /** The layer's RID, or null for a track without simulcast. */
+  rid: string | null;
+  /** Bits per second. */
+  bitrate: number;
+  /** mediasoup's 0–10 score of the stream. */
+  score: number;
+}
+
+/** A published track's health as it reaches the server. */
+export interface TrackQuality {
+  trackId: string;
+  identity: string;
+  kind: MediaKind;
+  source: TrackSource;
+  paused: boolean;
+  /** Bits per second, every layer together. */
+  bitrate: number;
+  layers: LayerQuality[];
+  /** Packets lost on the way to the server (cumulative) and the last fraction lost (0–1). */
+  packetsLost: number;
+  fractionLost: number;
+  /** Interarrival jitter, in ms. */
+  jitterMs: number;
+  /** The worst layer's score, 0–10. */
+  score: number;
+}
+
+/** One viewer's subscription to one track, as the server sends it. */
+export interface SubscriptionQuality {
+  /** The subscriber. */
+  identity: string;
+  trackId: string;
+  /** The publisher. */
+  publisher: string;
+  kind: MediaKind;
+  /** The simulcast layer it receives now (null: none, or no simulcast). */
+  spatialLayer: number | null;
+  temporalLayer: number | null;
+  paused: boolean;
+  bitrate: number;
+  /** Packets the subscriber reports lost (cumulative) and the last fraction lost (0–1). */
+  packetsLost: number;
+  fractionLost: number;
+  /** Round-trip time to the subscriber, in ms, when the worker knows it. */
+  rttMs: number | null;
+  /** How well this subscriber receives (0–10), and how well the publisher sends. */
+  score: number;
+  producerScore: number;
+}
+
+/** A room's quality every QUALITY_REPORT_INTERVAL_MS: to hosts, webhooks and the REST API. */
+export interface QualityReport {
+  room: string;
+  /** When it was taken (ms since the epoch). */
+  at: number;
+  viewerCount: number;
+  tracks: TrackQuality[];
+  subscriptions: SubscriptionQuality[];
+}
+
+/** Why the server ended a participant's session on purpose (over the admin API). */
+export type KickReason = 'removed' | 'room-closed';
+
+/** The last word before the server closes the connection; `reason` when it was on purpose. */
+export interface Kicked extends ErrorBody {
+  reason?: KickReason;
+}
+
 export interface ClientToServerEvents {
   join: (request: JoinRequest, ack: AckCallback<JoinResponse>) => void;
   connectTransport: (request: ConnectTransportRequest, ack: AckCallback<null>) => void;
@@ -360,8 +430,12 @@ export interface ServerToClientEvents {
   publisherLayers: (event: PublisherLayers) => void;
   /** The server is shutting down; it takes no new joins and exits by the deadline. */
   serverDraining: (event: ServerDraining) => void;
+  /** To hosts: the room's quality report, every few seconds (see QualityReport). */
+  qualityReport: (report: QualityReport) => void;
+  /** A participant's details changed (metadata, set over the admin API). */
+  participantUpdated: (participant: ParticipantInfo) => void;
   /** Sent before the server closes the connection on its side. */
-  kicked: (event: ErrorBody) => void;
+  kicked: (event: Kicked) => void;
 }
 
 /** What the ack of request E carries on success. */

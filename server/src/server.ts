@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config/config.js';
 import { ClusterNode, type NodeLoad } from './cluster/ClusterNode.js';
+import { QualityReporter } from './quality/QualityReporter.js';
+import { TokenRevocations } from './auth/TokenRevocations.js';
 import { createHttpApp, REPO_ROOT } from './http/app.js';
 import type { Logger } from './logging/logger.js';
 import { WorkerPool } from './media/WorkerPool.js';
@@ -17,6 +19,8 @@ export interface RunningServer {
   readonly io: SignalingServer;
   /** Set when REDIS_URL is: this node's place in the cluster. */
   readonly cluster: ClusterNode | undefined;
+  /** Each room's quality every QUALITY_REPORT_INTERVAL_MS. */
+  readonly quality: QualityReporter;
   /**
    * Graceful shutdown: no new rooms or joins (health says draining), clients are told, and it
    * waits up to timeoutMs for the participants to leave, then closes everything.
@@ -52,22 +56,34 @@ export async function startServer(
   const load = { of: (): NodeLoad => ({ participants: 0, rooms: 0, draining: false }) };
   const cluster = ClusterNode.create(config, pool, () => load.of(), log);
   const rooms = new RoomRegistry(pool, config, log, cluster);
+  const quality = new QualityReporter(rooms, config.quality.reportIntervalMs, log);
   load.of = () => ({
     participants: rooms.localParticipants,
     rooms: rooms.rooms.size,
     draining: rooms.draining,
   });
+  const revocations = new TokenRevocations();
   const app = createHttpApp({
     config,
+    revocations,
     pool,
     rooms,
     log,
     cluster,
+    quality,
     examplesDir: path.join(REPO_ROOT, 'examples'),
     sdkBundleDir: path.join(REPO_ROOT, 'client-sdk', 'dist', 'browser'),
   });
   const httpServer = http.createServer(app);
-  const io = createSignalingServer({ httpServer, config, rooms, cluster, log, now: options.now });
+  const io = createSignalingServer({
+    httpServer,
+    config,
+    rooms,
+    cluster,
+    log,
+    revocations,
+    now: options.now,
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -79,6 +95,7 @@ export async function startServer(
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
+  quality.start();
   const shownHost =
     config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;
   if (cluster) {
@@ -95,6 +112,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       rooms.closeAll();
+      quality.stop();
       await io.close().catch(() => undefined);
       pool.close();
       await cluster?.stop();
@@ -108,6 +126,7 @@ export async function startServer(
     rooms,
     io,
     cluster,
+    quality,
     async drain(timeoutMs) {
       rooms.startDraining();
       // The cluster hears it first, so that nobody is sent here any more.

@@ -40,6 +40,8 @@ export async function startTestServer(
     // The periodic viewer count would slip into tests that check exact event sequences; it is
     // tested where it is the subject (presence, e2e fan-out), with a short interval.
     ROOM_VIEWER_COUNT_INTERVAL_MS: '600000',
+    // Likewise the hosts' quality reports: tested where they are the subject.
+    QUALITY_REPORT_INTERVAL_MS: '0',
     ...env,
   });
   const log = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'error', format: 'pretty' });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
@@ -36,6 +37,8 @@ export interface VerifiedToken {
   identity: string;
   grants: Grants;
   expiresAt: number;
+  /** The token's id (`jti`), by which it can be revoked; absent in tokens minted without one. */
+  jti?: string;
 }
 
 export function mintToken(keys: TokenKeys, options: MintOptions): string {
@@ -49,6 +52,7 @@ export function mintToken(keys: TokenKeys, options: MintOptions): string {
     subject: identity,
     audience: TOKEN_AUDIENCE,
     expiresIn: options.ttlSeconds,
+    jwtid: randomUUID(),
   });
 }
 
@@ -56,6 +60,7 @@ const claimsSchema = z.object({
   sub: identitySchema,
   exp: z.number(),
   grants: grantsSchema,
+  jti: z.string().max(128).optional(),
 });
 
 /** Verifies signature (HS256 only), issuer, audience and expiry; throws UNAUTHORIZED. */
@@ -83,5 +88,6 @@ export function verifyToken(
   }
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw new AppError('UNAUTHORIZED', 'access token lacks required claims');
-  return { identity: claims.data.sub, grants: claims.data.grants, expiresAt: claims.data.exp };
+  const { sub, grants, exp, jti } = claims.data;
+  return { identity: sub, grants, expiresAt: exp, ...(jti !== undefined ? { jti } : {}) };
 }

@@ -63,10 +63,16 @@ const envSchema = z.object({
   STAGE_MAX: z.coerce.number().int().min(0).max(64).default(6),
   STAGE_HAND_TTL_MS: positiveInt.default(5 * 60_000),
   STAGE_INVITE_TTL_MS: positiveInt.default(60_000),
+  QUALITY_REPORT_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
   REDIS_URL: z.string().url().optional(),
   CLUSTER_NODE_URL: z.string().url().optional(),
   CLUSTER_HEARTBEAT_MS: positiveInt.default(2_000),
   NODE_MAX_PARTICIPANTS: positiveInt.default(5_000),
+  WEBHOOK_URLS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(5_000),
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
+  WEBHOOK_RETRY_BASE_MS: positiveInt.default(1_000),
+  WEBHOOK_QUEUE_LIMIT: positiveInt.default(1_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -163,9 +169,24 @@ export interface Config {
         readonly heartbeatMs: number;
       }
     | undefined;
+  readonly quality: {
+    /** A quality report per room this often (ms); 0: none. */
+    readonly reportIntervalMs: number;
+  };
   readonly node: {
     /** Past this many participants, the node refuses new ones (UNAVAILABLE, naming a better node). */
     readonly maxParticipants: number;
+  };
+  /** Signed POSTs of room events (LiveKit's webhook format) to every URL; none: off. */
+  readonly webhooks: {
+    readonly urls: readonly string[];
+    /** One attempt's deadline (ms): a receiver slower than this counts as failed. */
+    readonly timeoutMs: number;
+    /** Attempts per event and URL; between them, retryBaseMs doubled each time. */
+    readonly attempts: number;
+    readonly retryBaseMs: number;
+    /** Events waiting per URL; past it the oldest waiting one is dropped (and counted). */
+    readonly queueLimit: number;
   };
 }
 
@@ -277,6 +298,14 @@ export function loadConfig(
         }
       : undefined,
     node: { maxParticipants: env.NODE_MAX_PARTICIPANTS },
+    webhooks: {
+      urls: env.WEBHOOK_URLS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      attempts: env.WEBHOOK_ATTEMPTS,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+      queueLimit: env.WEBHOOK_QUEUE_LIMIT,
+    },
+    quality: { reportIntervalMs: env.QUALITY_REPORT_INTERVAL_MS },
   });
 }
 

@@ -1,6 +1,6 @@
 import type { types } from 'mediasoup';
 import type {
-  ErrorBody,
+  Kicked,
   ParticipantInfo,
   QualityPreference,
   ServerToClientEvents,
@@ -72,6 +72,8 @@ export class Participant {
   knownToAudience = false;
   /** A guest's place on stage; set and cleared by the room's stage only. */
   seat: Seat | undefined;
+  /** Free-form application data shown to others: the token's, until the admin API changes it. */
+  metadata: string;
   /** Cap on what the server sends this participant (bits/s), set over the REST API; null: none. */
   maxOutgoingBitrate: number | null = null;
   joined = false;
@@ -93,6 +95,7 @@ export class Participant {
   constructor(identity: string, grants: Grants, connection: Connection, log: Logger) {
     this.identity = identity;
     this.grants = grants;
+    this.metadata = grants.metadata ?? '';
     this.#connection = connection;
     this.log = log;
   }
@@ -162,7 +165,7 @@ export class Participant {
   }
 
   /** Drops the connection, telling the client why first when there is a reason. */
-  disconnect(reason?: ErrorBody): void {
+  disconnect(reason?: Kicked): void {
     const connection = this.#connection;
     if (!connection) return;
     if (reason) connection.emit('kicked', reason);
@@ -207,7 +210,7 @@ export class Participant {
       identity: this.identity,
       name: this.grants.name ?? this.identity,
       role: this.role,
-      metadata: this.grants.metadata ?? '',
+      metadata: this.metadata,
       tracks: [...this.tracks.values()].map(trackInfo),
     };
   }

@@ -311,6 +311,11 @@ export class Room {
     });
   }
 
+  /** How many watch: the audience (joined, not hidden, not on stage), cluster-wide. */
+  get viewerCount(): number {
+    return this.#viewerCount();
+  }
+
   /** The audience: joined, not hidden, not on stage. */
   #viewerCount(): number {
     let count = 0;

@@ -7,6 +7,7 @@ import type {
   ServerToClientEvents,
   Welcome,
 } from '../../../client-sdk/src/protocol.js';
+import type { TokenRevocations } from '../auth/TokenRevocations.js';
 import { verifyToken, type VerifiedToken } from '../auth/tokens.js';
 import type { ClusterNode } from '../cluster/ClusterNode.js';
 import type { Config } from '../config/config.js';
@@ -50,6 +51,8 @@ export interface SignalingDeps {
   /** In a cluster: shared rate limits, and a better node to name when this one is full. */
   cluster?: ClusterNode;
   log: Logger;
+  /** Tokens refused although valid (revoked over the admin API); none when absent. */
+  revocations?: TokenRevocations;
   /**
    * Clock for token expiry on connect (ms since the epoch); default Date.now. Rate-limit windows
    * do not read it: rate-limiter-flexible keeps real time.
@@ -63,6 +66,7 @@ export function createSignalingServer({
   rooms,
   cluster,
   log,
+  revocations,
   now = Date.now,
 }: SignalingDeps): SignalingServer {
   const io: SignalingServer = new Server(httpServer, {
@@ -76,7 +80,7 @@ export function createSignalingServer({
   // In a cluster the connection and per-address budgets are counted in Redis, for all nodes.
   const limits = new SignalingRateLimits(config.rateLimits, { redis: cluster?.redis });
   io.use((socket, next) => {
-    admit(socket, config, limits, now())
+    admit(socket, config, limits, now(), revocations)
       .then((refusal) => refusal ?? refuseWhenFull(socket, config, rooms, cluster))
       .then(
         (refusal) => next(refusal && connectError(refusal)),
@@ -106,6 +110,7 @@ async function admit(
   config: Config,
   limits: SignalingRateLimits,
   now: number,
+  revocations: TokenRevocations | undefined,
 ): Promise<ErrorBody | undefined> {
   const ip = socket.handshake.address;
   let token: VerifiedToken;
@@ -115,9 +120,17 @@ async function admit(
   } catch (error) {
     return (await limits.chargeRefusedToken(ip)) ?? toErrorBody(error);
   }
+  if (revocations?.isRevoked(token)) {
+    return (
+      (await limits.chargeRefusedToken(ip)) ?? { code: 'UNAUTHORIZED', message: 'access token revoked' }
+    );
+  }
   const holder = { room: token.grants.room, identity: token.identity };
   const refusal = await limits.chargeConnection(holder, ip);
-  if (!refusal) socket.data.token = token;
+  if (!refusal) {
+    socket.data.token = token;
+    revocations?.admitted(token);
+  }
   return refusal;
 }
 

@@ -1,0 +1,190 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { WorkerPool } from '../media/WorkerPool.js';
+import type { RoomRegistry } from '../rooms/RoomRegistry.js';
+import { watchLayerSwitches } from './layerSwitches.js';
+import { MediaSampler } from './mediaSampler.js';
+import { countRooms, KINDS, ROLES } from './roomCounts.js';
+import type { SignalingMetrics } from './SignalingMetrics.js';
+import { workerUsage } from './workerUsage.js';
+
+export interface MetricsDeps {
+  pool: WorkerPool;
+  rooms: RoomRegistry;
+  /** How often transports, tracks and subscriptions are asked for their stats (default 5 s). */
+  sampleIntervalMs?: number;
+}
+
+const DIRECTIONS = ['in', 'out'] as const;
+const EVENT_LOOP_RESOLUTION_MS = 10;
+
+/**
+ * This server's Prometheus registry: its own (not prom-client's global one), so that several
+ * servers in one process never share or clash. Labels are bounded sets (role, kind, direction,
+ * error code, worker index); never a room name or an identity.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly signaling: SignalingMetrics;
+  readonly #sampler: MediaSampler;
+  readonly #stopLayerSwitches: () => void;
+  readonly #eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+
+  constructor({ pool, rooms, sampleIntervalMs = 5_000 }: MetricsDeps) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+
+    // Gauges of what this node holds, counted at scrape time.
+    // Each gauge walks the rooms itself (cheap: no worker request), so none depends on another.
+    new Gauge({
+      name: 'livestage_rooms',
+      help: 'Rooms open on this node.',
+      registers,
+      collect() {
+        this.set(rooms.rooms.size);
+      },
+    });
+    new Gauge({
+      name: 'livestage_participants',
+      help: 'Participants connected to this node, by role.',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        for (const role of ROLES) this.set({ role }, countRooms(rooms).participants[role]);
+      },
+    });
+    new Gauge({
+      name: 'livestage_producers',
+      help: 'Tracks published by participants connected to this node, by kind.',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const kind of KINDS) this.set({ kind }, countRooms(rooms).producers[kind]);
+      },
+    });
+    new Gauge({
+      name: 'livestage_consumers',
+      help: 'Subscriptions of participants connected to this node, by kind.',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const kind of KINDS) this.set({ kind }, countRooms(rooms).consumers[kind]);
+      },
+    });
+
+    // Media, sampled from the workers' stats.
+    const bytes = new Counter({
+      name: 'livestage_bytes_total',
+      help: 'Bytes received from (in) and sent to (out) clients on their WebRTC transports (sampled).',
+      labelNames: ['direction'],
+      registers,
+    });
+    const packetsLost = new Counter({
+      name: 'livestage_packets_lost_total',
+      help: 'RTP packets lost from publishers (in) and, as viewers report, to viewers (out) (sampled).',
+      labelNames: ['direction'],
+      registers,
+    });
+    for (const direction of DIRECTIONS) {
+      bytes.inc({ direction }, 0);
+      packetsLost.inc({ direction }, 0);
+    }
+    const keyframeRequests = new Counter({
+      name: 'livestage_keyframe_requests_total',
+      help: 'Keyframe requests (PLI + FIR) sent to publishers (sampled).',
+      registers,
+    });
+    const rtt = new Histogram({
+      name: 'livestage_rtt_seconds',
+      help: 'Round-trip times the RTCP of published and subscribed streams reports, one per stream per sample.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2],
+      registers,
+    });
+    this.#sampler = new MediaSampler(
+      rooms,
+      { bytes, packetsLost, keyframeRequests, rtt },
+      sampleIntervalMs,
+    );
+    const layerSwitches = new Counter({
+      name: 'livestage_layer_switches_total',
+      help: 'Spatial or temporal layer changes of simulcast and SVC consumers.',
+      registers,
+    });
+    this.#stopLayerSwitches = watchLayerSwitches(pool, () => layerSwitches.inc());
+
+    // Signaling.
+    const joinSeconds = new Histogram({
+      name: 'livestage_join_seconds',
+      help: 'From a socket connecting to its join being acknowledged, server side.',
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    const signalingErrors = new Counter({
+      name: 'livestage_signaling_errors_total',
+      help: 'Signaling requests and connections refused, by error code.',
+      labelNames: ['code'],
+      registers,
+    });
+    const rateLimited = new Counter({
+      name: 'livestage_rate_limited_total',
+      help: 'Signaling requests and connections refused for a rate limit.',
+      registers,
+    });
+    this.signaling = {
+      refused(code) {
+        signalingErrors.inc({ code });
+        if (code === 'RATE_LIMITED') rateLimited.inc();
+      },
+      joined(seconds) {
+        joinSeconds.observe(seconds);
+      },
+    };
+
+    // The workers and this process.
+    new Counter({
+      name: 'livestage_worker_cpu_seconds_total',
+      help: 'CPU time (user + system) of each mediasoup worker; restarts from 0 with a replaced worker.',
+      labelNames: ['worker'],
+      registers,
+      async collect() {
+        const usages = await workerUsage(pool);
+        this.reset();
+        for (const usage of usages) this.inc({ worker: usage.worker }, usage.cpuSeconds);
+      },
+    });
+    new Gauge({
+      name: 'livestage_worker_rss_bytes',
+      help: 'Resident memory of each mediasoup worker.',
+      labelNames: ['worker'],
+      registers,
+      async collect() {
+        const usages = await workerUsage(pool);
+        this.reset();
+        for (const usage of usages) this.set({ worker: usage.worker }, usage.rssBytes);
+      },
+    });
+    const eventLoop = this.#eventLoop;
+    eventLoop.enable();
+    new Gauge({
+      name: 'livestage_nodejs_eventloop_lag_seconds',
+      help: 'Mean event loop delay of the server process since the previous scrape.',
+      registers,
+      collect() {
+        const meanMs = eventLoop.count > 0 ? eventLoop.mean / 1e6 : EVENT_LOOP_RESOLUTION_MS;
+        this.set(Math.max(0, meanMs - EVENT_LOOP_RESOLUTION_MS) / 1000);
+        eventLoop.reset();
+      },
+    });
+  }
+
+  /** One round of media stats now (tests; the timer does it every sampleIntervalMs). */
+  sampleMedia(): Promise<void> {
+    return this.#sampler.sample();
+  }
+
+  close(): void {
+    this.#sampler.close();
+    this.#stopLayerSwitches();
+    this.#eventLoop.disable();
+  }
+}
