@@ -46,6 +46,7 @@ async function goLive() {
     grid.setSelf(room.localParticipant.identity, 'Host');
     grid.update(room.stage);
     room.on('viewerCountChanged', updateViewerCount);
+    room.on('qualityReport', showViewerQuality);
     room.on('stageChanged', (stage) => grid.update(stage));
     room.on('trackSubscribed', (track, participant) => grid.addTrack(track, participant));
     room.on('trackUnsubscribed', (track) => grid.removeTrack(track));
@@ -73,6 +74,25 @@ async function goLive() {
     setStatus(`failed: ${error.code || ''} ${error.message}`);
     $('go-live').disabled = false;
   }
+}
+
+/** Each viewer's video from this host, worst first, from the server's quality report. */
+function showViewerQuality(report) {
+  const self = state.room?.localParticipant.identity;
+  const rows = report.subscriptions
+    .filter((s) => s.kind === 'video' && s.publisher === self)
+    .sort((a, b) => a.score - b.score);
+  const list = $('viewer-quality');
+  list.replaceChildren(
+    ...rows.map((s) => {
+      const item = document.createElement('li');
+      item.dataset.identity = s.identity;
+      const layer = s.spatialLayer === null ? 'paused' : `layer ${s.spatialLayer}`;
+      const rtt = s.rttMs === null ? '' : `, ${Math.round(s.rttMs)} ms`;
+      item.textContent = `${s.identity}: ${layer}, ${Math.round(s.bitrate / 1000)} kbit/s, score ${s.score}${rtt}`;
+      return item;
+    }),
+  );
 }
 
 async function toggle(kind) {

@@ -8,8 +8,10 @@ import { TokenRevocations } from './auth/TokenRevocations.js';
 import { createHttpApp, REPO_ROOT } from './http/app.js';
 import type { Logger } from './logging/logger.js';
 import { WorkerPool } from './media/WorkerPool.js';
+import { Metrics } from './metrics/metrics.js';
 import { RoomRegistry } from './rooms/RoomRegistry.js';
 import { createSignalingServer, type SignalingServer } from './signaling/server.js';
+import { Webhooks } from './webhooks/webhooks.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -17,6 +19,8 @@ export interface RunningServer {
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly io: SignalingServer;
+  /** Signed webhooks to WEBHOOK_URLS (none configured: sends nothing); `dropped` counts losses. */
+  readonly webhooks: Webhooks;
   /** Set when REDIS_URL is: this node's place in the cluster. */
   readonly cluster: ClusterNode | undefined;
   /** Each room's quality every QUALITY_REPORT_INTERVAL_MS. */
@@ -56,6 +60,8 @@ export async function startServer(
   const load = { of: (): NodeLoad => ({ participants: 0, rooms: 0, draining: false }) };
   const cluster = ClusterNode.create(config, pool, () => load.of(), log);
   const rooms = new RoomRegistry(pool, config, log, cluster);
+  const webhooks = Webhooks.start(config, rooms, log);
+  const metrics = new Metrics({ pool, rooms });
   const quality = new QualityReporter(rooms, config.quality.reportIntervalMs, log);
   load.of = () => ({
     participants: rooms.localParticipants,
@@ -71,6 +77,7 @@ export async function startServer(
     log,
     cluster,
     quality,
+    metrics,
     examplesDir: path.join(REPO_ROOT, 'examples'),
     sdkBundleDir: path.join(REPO_ROOT, 'client-sdk', 'dist', 'browser'),
   });
@@ -82,6 +89,7 @@ export async function startServer(
     cluster,
     log,
     revocations,
+    metrics: metrics.signaling,
     now: options.now,
   });
   try {
@@ -112,9 +120,11 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       rooms.closeAll();
+      metrics.close();
       quality.stop();
       await io.close().catch(() => undefined);
       pool.close();
+      await webhooks.close();
       await cluster?.stop();
     })();
     return closing;
@@ -126,6 +136,7 @@ export async function startServer(
     rooms,
     io,
     cluster,
+    webhooks,
     quality,
     async drain(timeoutMs) {
       rooms.startDraining();

@@ -68,6 +68,7 @@ const envSchema = z.object({
   CLUSTER_NODE_URL: z.string().url().optional(),
   CLUSTER_HEARTBEAT_MS: positiveInt.default(2_000),
   NODE_MAX_PARTICIPANTS: positiveInt.default(5_000),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEBHOOK_URLS: csv.pipe(z.array(z.url({ protocol: /^https?$/ }))).default([]),
   WEBHOOK_TIMEOUT_MS: positiveInt.default(5_000),
   WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
@@ -173,6 +174,8 @@ export interface Config {
     /** A quality report per room this often (ms); 0: none. */
     readonly reportIntervalMs: number;
   };
+  /** GET /metrics asks for `Authorization: Bearer <token>` when one is set; open otherwise. */
+  readonly metrics: { readonly token: string | undefined };
   readonly node: {
     /** Past this many participants, the node refuses new ones (UNAVAILABLE, naming a better node). */
     readonly maxParticipants: number;
@@ -298,6 +301,7 @@ export function loadConfig(
         }
       : undefined,
     node: { maxParticipants: env.NODE_MAX_PARTICIPANTS },
+    metrics: { token: env.METRICS_TOKEN },
     webhooks: {
       urls: env.WEBHOOK_URLS,
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,

@@ -84,8 +84,11 @@ export class MediaSampler {
     const streams = ((await settled(producer.getStats())) ?? []) as RtpStats[];
     const inbound = streams.filter((s) => s.type === 'inbound-rtp');
     if (inbound.length === 0) return;
-    this.#add(`${producer.id}:lost`, sum(inbound, (s) => s.packetsLost), seen, (n) =>
-      this.#counters.packetsLost.inc({ direction: 'in' }, n),
+    this.#add(
+      `${producer.id}:lost`,
+      sum(inbound, (s) => s.packetsLost),
+      seen,
+      (n) => this.#counters.packetsLost.inc({ direction: 'in' }, n),
     );
     const requests = sum(inbound, (s) => (s.pliCount ?? 0) + (s.firCount ?? 0));
     this.#add(`${producer.id}:keyframes`, requests, seen, (n) =>
@@ -98,8 +101,11 @@ export class MediaSampler {
     const streams = ((await settled(consumer.getStats())) ?? []) as RtpStats[];
     const outbound = streams.filter((s) => s.type === 'outbound-rtp');
     if (outbound.length === 0) return;
-    this.#add(`${consumer.id}:lost`, sum(outbound, (s) => s.packetsLost), seen, (n) =>
-      this.#counters.packetsLost.inc({ direction: 'out' }, n),
+    this.#add(
+      `${consumer.id}:lost`,
+      sum(outbound, (s) => s.packetsLost),
+      seen,
+      (n) => this.#counters.packetsLost.inc({ direction: 'out' }, n),
     );
     for (const stream of outbound) this.#observeRtt(stream.roundTripTime);
   }

@@ -50,7 +50,8 @@ export class Metrics {
       labelNames: ['role'],
       registers,
       collect() {
-        for (const role of ROLES) this.set({ role }, countRooms(rooms).participants[role]);
+        const { participants } = countRooms(rooms);
+        for (const role of ROLES) this.set({ role }, participants[role]);
       },
     });
     new Gauge({
@@ -59,7 +60,8 @@ export class Metrics {
       labelNames: ['kind'],
       registers,
       collect() {
-        for (const kind of KINDS) this.set({ kind }, countRooms(rooms).producers[kind]);
+        const { producers } = countRooms(rooms);
+        for (const kind of KINDS) this.set({ kind }, producers[kind]);
       },
     });
     new Gauge({
@@ -68,7 +70,8 @@ export class Metrics {
       labelNames: ['kind'],
       registers,
       collect() {
-        for (const kind of KINDS) this.set({ kind }, countRooms(rooms).consumers[kind]);
+        const { consumers } = countRooms(rooms);
+        for (const kind of KINDS) this.set({ kind }, consumers[kind]);
       },
     });
 
@@ -140,14 +143,15 @@ export class Metrics {
       },
     };
 
-    // The workers and this process.
+    // The workers and this process; both worker metrics share one request per worker and scrape.
+    const usage = recentlyAsked(() => workerUsage(pool), 1_000);
     new Counter({
       name: 'livestage_worker_cpu_seconds_total',
       help: 'CPU time (user + system) of each mediasoup worker; restarts from 0 with a replaced worker.',
       labelNames: ['worker'],
       registers,
       async collect() {
-        const usages = await workerUsage(pool);
+        const usages = await usage();
         this.reset();
         for (const usage of usages) this.inc({ worker: usage.worker }, usage.cpuSeconds);
       },
@@ -158,7 +162,7 @@ export class Metrics {
       labelNames: ['worker'],
       registers,
       async collect() {
-        const usages = await workerUsage(pool);
+        const usages = await usage();
         this.reset();
         for (const usage of usages) this.set({ worker: usage.worker }, usage.rssBytes);
       },
@@ -187,4 +191,14 @@ export class Metrics {
     this.#stopLayerSwitches();
     this.#eventLoop.disable();
   }
+}
+
+/** Shares one call of `ask` among the callers within `maxAgeMs` of it. */
+function recentlyAsked<T>(ask: () => Promise<T>, maxAgeMs: number): () => Promise<T> {
+  let last: { at: number; answer: Promise<T> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at > maxAgeMs) last = { at: now, answer: ask() };
+    return last.answer;
+  };
 }

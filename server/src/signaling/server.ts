@@ -19,6 +19,12 @@ import type { Room } from '../rooms/Room.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import type { Handler, HandlerContext } from './handler.js';
 import { HANDLERS } from './handlers/index.js';
+import {
+  countedRefusal,
+  meterAck,
+  NO_SIGNALING_METRICS,
+  type SignalingMetrics,
+} from '../metrics/SignalingMetrics.js';
 import { isOriginAllowed } from './origin.js';
 import { SignalingRateLimits } from './rateLimits.js';
 
@@ -53,6 +59,8 @@ export interface SignalingDeps {
   log: Logger;
   /** Tokens refused although valid (revoked over the admin API); none when absent. */
   revocations?: TokenRevocations;
+  /** Refusals by code and join times; none counted when absent. */
+  metrics?: SignalingMetrics;
   /**
    * Clock for token expiry on connect (ms since the epoch); default Date.now. Rate-limit windows
    * do not read it: rate-limiter-flexible keeps real time.
@@ -67,6 +75,7 @@ export function createSignalingServer({
   cluster,
   log,
   revocations,
+  metrics = NO_SIGNALING_METRICS,
   now = Date.now,
 }: SignalingDeps): SignalingServer {
   const io: SignalingServer = new Server(httpServer, {
@@ -83,13 +92,13 @@ export function createSignalingServer({
     admit(socket, config, limits, now(), revocations)
       .then((refusal) => refusal ?? refuseWhenFull(socket, config, rooms, cluster))
       .then(
-        (refusal) => next(refusal && connectError(refusal)),
-        (error: unknown) => next(connectError(toErrorBody(error))),
+        (refusal) => next(refusal && connectError(countedRefusal(metrics, refusal))),
+        (error: unknown) => next(connectError(countedRefusal(metrics, toErrorBody(error)))),
       );
   });
 
   io.on('connection', (socket) => {
-    onConnection(socket, config, rooms, limits, log, cluster).catch((error: unknown) => {
+    onConnection(socket, config, rooms, limits, log, cluster, metrics).catch((error: unknown) => {
       log.error('connection setup failed', { error: String(error) });
       socket.emit('kicked', toErrorBody(error));
       socket.disconnect(true);
@@ -122,7 +131,10 @@ async function admit(
   }
   if (revocations?.isRevoked(token)) {
     return (
-      (await limits.chargeRefusedToken(ip)) ?? { code: 'UNAUTHORIZED', message: 'access token revoked' }
+      (await limits.chargeRefusedToken(ip)) ?? {
+        code: 'UNAUTHORIZED',
+        message: 'access token revoked',
+      }
     );
   }
   const holder = { room: token.grants.room, identity: token.identity };
@@ -164,6 +176,7 @@ async function onConnection(
   limits: SignalingRateLimits,
   log: Logger,
   cluster: ClusterNode | undefined,
+  metrics: SignalingMetrics,
 ): Promise<void> {
   const { identity, grants } = socket.data.token;
   const resumeWith = (socket.handshake.auth as Partial<HandshakeAuth> | undefined)?.resume;
@@ -176,7 +189,7 @@ async function onConnection(
   if (existing && resumeWith !== undefined && existing.canResume(resumeWith, grants)) {
     const room = rooms.rooms.get(grants.room);
     if (room) {
-      bindSocket(socket, { room, participant: existing, config }, limits);
+      bindSocket(socket, { room, participant: existing, config }, limits, metrics);
       const resumeCredential = existing.resumeCredential.rotate();
       // The welcome goes first, then whatever the participant missed while it was away.
       socket.emit('welcome', welcomeFor(room, existing, true, resumeCredential));
@@ -210,7 +223,7 @@ async function onConnection(
     rooms.releaseIfEmpty(room);
     return;
   }
-  bindSocket(socket, { room, participant, config }, limits);
+  bindSocket(socket, { room, participant, config }, limits, metrics);
   participant.emit(
     'welcome',
     welcomeFor(room, participant, false, participant.resumeCredential.value),
@@ -239,6 +252,7 @@ function bindSocket(
   socket: SignalingSocket,
   context: HandlerContext,
   limits: SignalingRateLimits,
+  metrics: SignalingMetrics,
 ): void {
   const { room, participant, config } = context;
   const ip = socket.handshake.address;
@@ -248,7 +262,8 @@ function bindSocket(
   for (const handler of HANDLERS) {
     socket.on(handler.event, (...args: unknown[]) => {
       // Requests are (payload, ack). Anything else still gets an answer when it has an ack.
-      const ack = args.at(-1);
+      const connectedAt = handler.event === 'join' ? socket.handshake.issued : undefined;
+      const ack = meterAck(args.at(-1), metrics, connectedAt);
       const wellFormed = args.length === 2 && typeof args[0] !== 'function';
       // Checked before anything is queued, so a flood costs the server almost nothing.
       limits.chargeRequest(socket.id, ip).then(
@@ -264,7 +279,7 @@ function bindSocket(
   }
   socket.onAny((event: unknown, ...args: unknown[]) => {
     if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
-    refuse(args.at(-1), { code: 'UNSUPPORTED', message: 'unknown request' });
+    refuse(meterAck(args.at(-1), metrics), { code: 'UNSUPPORTED', message: 'unknown request' });
   });
   socket.on('disconnect', (reason) => {
     limits.forgetSocket(socket.id);

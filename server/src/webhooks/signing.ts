@@ -20,7 +20,7 @@ export function bodySha256(body: string): string {
 /** The Authorization header value for `body`. */
 export function signWebhook(keys: TokenKeys, body: string, nowMs = Date.now()): string {
   const now = Math.floor(nowMs / 1000);
-  return jwt.sign({ sha256: bodySha256(body), iat: now, nbf: now }, keys.apiSecret, {
+  return jwt.sign({ sha256: bodySha256(body), iat: now }, keys.apiSecret, {
     algorithm: ALGORITHM,
     issuer: keys.apiKey,
     expiresIn: SIGNATURE_TTL_SECONDS,

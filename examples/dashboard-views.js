@@ -1,0 +1,154 @@
+// What the dashboard draws: the rooms list, the participants and subscriptions tables, and one
+// card with live charts per published track. Built with textContent only: names are user input.
+import { LineChart } from './line-chart.js';
+
+const LAYER_NAMES = ['low', 'medium', 'high'];
+
+export function el(tag, { className, text, attrs } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+export function formatBitrate(bitsPerSecond) {
+  if (bitsPerSecond >= 1_000_000) return `${(bitsPerSecond / 1_000_000).toFixed(2)} Mbit/s`;
+  return `${Math.round(bitsPerSecond / 1000)} kbit/s`;
+}
+
+/** Axis labels in kbit/s: 0, 250, 1.5M. */
+function formatAxisKbps(kbps) {
+  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)}M` : String(Math.round(kbps));
+}
+
+function formatLoss(fraction) {
+  return `${(fraction * 100).toFixed(1)} %`;
+}
+
+function layerLabel(subscription) {
+  if (subscription.paused) return 'paused';
+  if (subscription.spatialLayer === null) return subscription.kind === 'audio' ? '—' : 'none';
+  return LAYER_NAMES[subscription.spatialLayer] || `layer ${subscription.spatialLayer}`;
+}
+
+/** The rooms as buttons; `onSelect(name)` when one is clicked. */
+export function renderRooms(list, rooms, selected, onSelect) {
+  const items = rooms.map((room) => {
+    const button = el('button', {
+      className: room.name === selected ? 'room-link selected' : 'room-link secondary',
+      attrs: { 'data-room': room.name, type: 'button' },
+    });
+    button.append(
+      el('span', { text: room.name }),
+      el('span', { className: 'count', text: `${room.participants} in room` }),
+    );
+    button.addEventListener('click', () => onSelect(room.name));
+    return el('li', {}, [button]);
+  });
+  if (items.length === 0) items.push(el('li', { className: 'empty', text: 'No open rooms' }));
+  list.replaceChildren(...items);
+}
+
+/** `participants`: [{ identity, name, role, tracks: [{ kind, source }] }] */
+export function renderParticipants(tbody, participants) {
+  const rows = participants.map((p) =>
+    el('tr', { attrs: { 'data-identity': p.identity } }, [
+      el('td', { text: p.identity }),
+      el('td', { text: p.name || '' }),
+      el('td', {}, [el('span', { className: `role role-${p.role}`, text: p.role })]),
+      el('td', { text: p.tracks.map((t) => t.source || t.kind).join(', ') || '—' }),
+    ]),
+  );
+  if (rows.length === 0) rows.push(emptyRow(4, 'Nobody here'));
+  tbody.replaceChildren(...rows);
+}
+
+export function renderSubscriptions(tbody, subscriptions) {
+  const rows = subscriptions.map((s) =>
+    el('tr', { attrs: { 'data-track': s.trackId, 'data-identity': s.identity } }, [
+      el('td', { text: s.identity }),
+      el('td', { text: s.publisher }),
+      el('td', { text: s.kind }),
+      el('td', { className: 'layer', text: layerLabel(s) }),
+      el('td', { className: 'num', text: formatBitrate(s.bitrate) }),
+      el('td', { className: 'num', text: formatLoss(s.fractionLost) }),
+      el('td', { className: 'num', text: s.rttMs === null ? '—' : `${Math.round(s.rttMs)} ms` }),
+      el('td', { className: 'num' }, [scoreBadge(s.score)]),
+    ]),
+  );
+  if (rows.length === 0) rows.push(emptyRow(8, 'No subscriptions'));
+  tbody.replaceChildren(...rows);
+}
+
+function emptyRow(columns, text) {
+  return el('tr', { className: 'empty' }, [
+    el('td', { text, attrs: { colspan: String(columns) } }),
+  ]);
+}
+
+function scoreBadge(score) {
+  const level = score >= 8 ? 'good' : score >= 5 ? 'fair' : 'poor';
+  return el('span', { className: `score score-${level}`, text: `${score}/10` });
+}
+
+/** One published track: a bitrate chart and a loss chart over the last minute, and its figures. */
+export class TrackCard {
+  constructor(track) {
+    this.trackId = track.trackId;
+    this.kind = track.kind;
+    const bitrateCanvas = el('canvas', { className: 'chart', attrs: { 'aria-label': 'bitrate' } });
+    const lossCanvas = el('canvas', {
+      className: 'chart small',
+      attrs: { 'aria-label': 'packet loss' },
+    });
+    this.title = el('h3');
+    this.figures = el('p', { className: 'status figures' });
+    this.layers = el('p', { className: 'status layers' });
+    this.element = el(
+      'article',
+      { className: 'panel track-card', attrs: { 'data-track': track.trackId } },
+      [
+        this.title,
+        this.figures,
+        el('p', { className: 'chart-label', text: 'Bitrate (kbit/s)' }),
+        bitrateCanvas,
+        el('p', { className: 'chart-label', text: 'Packet loss (%)' }),
+        lossCanvas,
+        this.layers,
+      ],
+    );
+    this.bitrate = new LineChart(bitrateCanvas, {
+      color: track.kind === 'video' ? '#8ab4f8' : '#81c995',
+      format: formatAxisKbps,
+      minMax: track.kind === 'video' ? 100 : 10,
+    });
+    this.loss = new LineChart(lossCanvas, {
+      color: '#f28b82',
+      format: (percent) => `${percent.toFixed(percent < 1 ? 1 : 0)}%`,
+      minMax: 1,
+    });
+  }
+
+  /** Adds the report's figures (a report already seen adds nothing). */
+  update(track, at) {
+    this.title.textContent = `${track.identity} · ${track.source}`;
+    const state = track.paused ? ' · paused' : '';
+    this.figures.textContent =
+      `${formatBitrate(track.bitrate)} · loss ${formatLoss(track.fractionLost)} · ` +
+      `jitter ${Math.round(track.jitterMs)} ms · score ${track.score}/10${state}`;
+    this.layers.textContent =
+      track.layers.length > 1
+        ? 'Layers: ' +
+          track.layers.map((l) => `${l.rid ?? '-'} ${formatBitrate(l.bitrate)}`).join(' · ')
+        : '';
+    this.bitrate.push(at, track.bitrate / 1000);
+    this.loss.push(at, track.fractionLost * 100);
+  }
+
+  redraw() {
+    this.bitrate.draw();
+    this.loss.draw();
+  }
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { ROLES, grantsSchema } from '../auth/grants.js';
+import { identitySchema } from '../auth/tokens.js';
+import { roomNameSchema } from './schemas.js';
+import type { RouteSpec } from './routeTable.js';
+
+/**
+ * Routes that other modules register on the app themselves (health, tokens, metrics, quality,
+ * cluster): described here so that the OpenAPI document names every route the app serves. A
+ * new route elsewhere belongs here too (the OpenAPI test fails until it is).
+ */
+export const EXTERNALLY_REGISTERED_ROUTES: readonly RouteSpec[] = [
+  {
+    method: 'get',
+    path: '/healthz',
+    tag: 'operations',
+    auth: 'none',
+    summary: "The node's health: 200 ok, 503 degraded or draining (load balancers read it)",
+    responses: {
+      200: {
+        description: 'healthy',
+        schema: z.object({
+          status: z.enum(['ok', 'degraded', 'draining']),
+          uptimeSeconds: z.number(),
+          rooms: z.number().int(),
+          memory: z.object({ rssBytes: z.number(), heapUsedBytes: z.number() }),
+          workers: z.array(z.record(z.string(), z.unknown())),
+        }),
+      },
+      503: { description: 'degraded or draining (same body)' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    tag: 'operations',
+    auth: 'metricsToken',
+    summary: 'Prometheus metrics (text exposition format)',
+    responses: {
+      200: {
+        description: 'the metrics',
+        contentType: 'text/plain; version=0.0.4',
+        schema: z.string(),
+      },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/tokens',
+    tag: 'tokens',
+    auth: 'apiKey',
+    summary: "Mints an access token with the role's default grants",
+    body: z
+      .object({
+        room: grantsSchema.shape.room,
+        identity: identitySchema,
+        role: z.enum(ROLES),
+        name: grantsSchema.shape.name,
+        metadata: grantsSchema.shape.metadata,
+        ttlSeconds: z.number().int().min(1).max(86_400).optional(),
+      })
+      .strict(),
+    responses: {
+      200: {
+        description: 'the token',
+        schema: z.object({
+          token: z.string(),
+          identity: z.string(),
+          expiresAt: z.number().int().meta({ description: 'seconds since the epoch' }),
+        }),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/dev/token',
+    tag: 'tokens',
+    auth: 'none',
+    summary: 'Development only (DEV_ENDPOINTS): a token of any role for anyone',
+    query: z.object({
+      room: roomNameSchema,
+      identity: identitySchema.optional(),
+      role: z.enum(ROLES).optional(),
+      name: z.string().max(128).optional(),
+    }),
+    responses: {
+      200: {
+        description: 'the token',
+        schema: z.object({ token: z.string(), identity: z.string() }),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/rooms/{room}/quality',
+    tag: 'rooms',
+    auth: 'apiKey',
+    summary: "The room's latest quality report on this node (see QualityReport in the SDK)",
+    params: z.object({ room: roomNameSchema }),
+    responses: {
+      200: { description: 'the report', schema: z.record(z.string(), z.unknown()) },
+      404: { description: 'no report for this room (yet)' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/cluster/node',
+    tag: 'cluster',
+    auth: 'none',
+    summary: 'In a cluster: the node a client should connect to',
+    responses: { 200: { description: 'a node', schema: z.record(z.string(), z.unknown()) } },
+  },
+  {
+    method: 'get',
+    path: '/api/cluster/nodes',
+    tag: 'cluster',
+    auth: 'apiKey',
+    summary: 'In a cluster: every node and its load',
+    responses: { 200: { description: 'the nodes', schema: z.record(z.string(), z.unknown()) } },
+  },
+  {
+    method: 'post',
+    path: '/internal/relays',
+    tag: 'cluster',
+    auth: 'nodeToken',
+    summary: 'Node to node: offer a track relay',
+    responses: { 201: { description: 'the relay', schema: z.record(z.string(), z.unknown()) } },
+  },
+  {
+    method: 'patch',
+    path: '/internal/relays/{id}',
+    tag: 'cluster',
+    auth: 'nodeToken',
+    summary: 'Node to node: the layers a relay needs',
+    params: z.object({ id: z.string() }),
+    body: z.object({ maxSpatialLayer: z.number().int().min(0).max(7) }).strict(),
+    responses: { 204: { description: 'changed' } },
+  },
+  {
+    method: 'delete',
+    path: '/internal/relays/{id}',
+    tag: 'cluster',
+    auth: 'nodeToken',
+    summary: 'Node to node: release a relay',
+    params: z.object({ id: z.string() }),
+    responses: { 204: { description: 'released' } },
+  },
+];
