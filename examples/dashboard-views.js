@@ -65,21 +65,102 @@ export function renderParticipants(tbody, participants) {
   tbody.replaceChildren(...rows);
 }
 
-export function renderSubscriptions(tbody, subscriptions) {
-  const rows = subscriptions.map((s) =>
-    el('tr', { attrs: { 'data-track': s.trackId, 'data-identity': s.identity } }, [
-      el('td', { text: s.identity }),
-      el('td', { text: s.publisher }),
-      el('td', { text: s.kind }),
-      el('td', { className: 'layer', text: layerLabel(s) }),
-      el('td', { className: 'num', text: formatBitrate(s.bitrate) }),
-      el('td', { className: 'num', text: formatLoss(s.fractionLost) }),
-      el('td', { className: 'num', text: s.rttMs === null ? '—' : `${Math.round(s.rttMs)} ms` }),
-      el('td', { className: 'num' }, [scoreBadge(s.score)]),
-    ]),
-  );
-  if (rows.length === 0) rows.push(emptyRow(8, 'No subscriptions'));
-  tbody.replaceChildren(...rows);
+/**
+ * The subscriptions, one row each with its figures and, for video, a step chart of the layer it
+ * received over the last minute. Rows stay (and keep their chart) while the subscription does.
+ */
+export class SubscriptionTable {
+  constructor(tbody) {
+    this.tbody = tbody;
+    /** `${identity} ${trackId}` → { row, cells, layers: LineChart | null } */
+    this.rows = new Map();
+  }
+
+  update(subscriptions, at) {
+    const seen = new Set();
+    for (const subscription of subscriptions) {
+      const key = `${subscription.identity} ${subscription.trackId}`;
+      seen.add(key);
+      let entry = this.rows.get(key);
+      if (!entry) {
+        entry = this.#newRow(subscription);
+        this.rows.set(key, entry);
+      }
+      this.#fill(entry, subscription, at);
+    }
+    for (const [key, entry] of this.rows) {
+      if (seen.has(key)) continue;
+      entry.row.remove();
+      this.rows.delete(key);
+    }
+    const rows = [...this.rows.values()].map((entry) => entry.row);
+    this.tbody.replaceChildren(...(rows.length > 0 ? rows : [emptyRow(9, 'No subscriptions')]));
+  }
+
+  clear() {
+    this.rows.clear();
+    this.update([], 0);
+  }
+
+  redraw() {
+    for (const entry of this.rows.values()) entry.layers?.draw();
+  }
+
+  #newRow(subscription) {
+    const cells = {
+      layer: el('td', { className: 'layer' }),
+      bitrate: el('td', { className: 'num' }),
+      loss: el('td', { className: 'num' }),
+      rtt: el('td', { className: 'num' }),
+      score: el('td', { className: 'num' }),
+    };
+    let layers = null;
+    const history = el('td', { className: 'history' });
+    if (subscription.kind === 'video') {
+      const canvas = el('canvas', {
+        className: 'chart layer-chart',
+        attrs: { 'aria-label': 'layer over the last minute' },
+      });
+      history.append(canvas);
+      layers = new LineChart(canvas, {
+        color: '#fdd663',
+        max: 3,
+        ticks: [0, 1, 2, 3],
+        step: true,
+        compact: true,
+        format: (value) => ['none', ...LAYER_NAMES][value] ?? '',
+      });
+    } else {
+      history.textContent = '—';
+    }
+    const row = el(
+      'tr',
+      { attrs: { 'data-track': subscription.trackId, 'data-identity': subscription.identity } },
+      [
+        el('td', { text: subscription.identity }),
+        el('td', { text: subscription.publisher }),
+        el('td', { text: subscription.kind }),
+        cells.layer,
+        history,
+        cells.bitrate,
+        cells.loss,
+        cells.rtt,
+        cells.score,
+      ],
+    );
+    return { row, cells, layers };
+  }
+
+  #fill({ cells, layers }, s, at) {
+    cells.layer.textContent = layerLabel(s);
+    cells.bitrate.textContent = formatBitrate(s.bitrate);
+    cells.loss.textContent = formatLoss(s.fractionLost);
+    cells.rtt.textContent = s.rttMs === null ? '—' : `${Math.round(s.rttMs)} ms`;
+    cells.score.replaceChildren(scoreBadge(s.score));
+    // 0 is "none" (paused, or no layer yet), then low, medium, high.
+    const level = s.paused || s.spatialLayer === null ? 0 : s.spatialLayer + 1;
+    layers?.push(at, level);
+  }
 }
 
 function emptyRow(columns, text) {

@@ -6,13 +6,12 @@ import {
   TrackCard,
   renderParticipants,
   renderRooms,
-  renderSubscriptions,
+  SubscriptionTable,
 } from './dashboard-views.js';
 
 const POLL_INTERVAL_MS = 2000;
 const CREDENTIALS_KEY = 'livestage.dashboard.credentials';
 const $ = (id) => document.getElementById(id);
-
 const state = {
   api: null,
   rooms: [],
@@ -24,6 +23,7 @@ const state = {
   participantsFrom: 'report',
   /** trackId → TrackCard (its .bitrate and .loss are LineCharts with .points). */
   cards: new Map(),
+  subscriptions: new SubscriptionTable($('subscriptions').tBodies[0]),
   /** Bumped on sign-in/out and on a room change, so an older poll's answers are dropped. */
   generation: 0,
   timer: null,
@@ -95,6 +95,7 @@ function clearRoom() {
   state.participants = [];
   for (const card of state.cards.values()) card.element.remove();
   state.cards.clear();
+  state.subscriptions.clear();
   renderRoom();
 }
 
@@ -153,6 +154,11 @@ async function pollRoom(api, room, generation) {
       card.element.remove();
       state.cards.delete(trackId);
     }
+    state.subscriptions.update(report.subscriptions, report.at);
+  } else {
+    for (const card of state.cards.values()) card.element.remove();
+    state.cards.clear();
+    state.subscriptions.clear();
   }
   renderRoom();
 }
@@ -222,9 +228,7 @@ function renderRoom() {
   );
   $('stage-summary').textContent =
     onStage.length > 0 ? `on stage: ${onStage.map((p) => p.identity).join(', ')}` : '';
-  const subscriptions = report ? report.subscriptions : [];
-  renderSubscriptions($('subscriptions').tBodies[0], subscriptions);
-  $('subscription-count').textContent = String(subscriptions.length);
+  $('subscription-count').textContent = String(report ? report.subscriptions.length : 0);
 }
 
 $('login').addEventListener('submit', (event) => {
@@ -234,6 +238,7 @@ $('login').addEventListener('submit', (event) => {
 $('sign-out').addEventListener('click', () => signOut());
 window.addEventListener('resize', () => {
   for (const card of state.cards.values()) card.redraw();
+  state.subscriptions.redraw();
 });
 
 const saved = JSON.parse(sessionStorage.getItem(CREDENTIALS_KEY) || 'null');

@@ -106,7 +106,7 @@ export class LineChart {
   }
 
   #drawAxes(ctx, plot, max, y) {
-    ctx.font = '11px system-ui, sans-serif';
+    ctx.font = `${this.compact ? 10 : 11}px system-ui, sans-serif`;
     ctx.fillStyle = LABEL_COLOR;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';

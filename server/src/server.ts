@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Config } from './config/config.js';
@@ -19,6 +20,8 @@ export interface RunningServer {
   readonly pool: WorkerPool;
   readonly rooms: RoomRegistry;
   readonly io: SignalingServer;
+  /** The express app (its route list is checked against the OpenAPI document). */
+  readonly app: Express;
   /** Signed webhooks to WEBHOOK_URLS (none configured: sends nothing); `dropped` counts losses. */
   readonly webhooks: Webhooks;
   /** Set when REDIS_URL is: this node's place in the cluster. */
@@ -135,6 +138,7 @@ export async function startServer(
     pool,
     rooms,
     io,
+    app,
     cluster,
     webhooks,
     quality,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
+import { ConfigError, loadConfig } from '../../server/src/config/config.js';
 import { createLogger } from '../../server/src/logging/logger.js';
 import { webhookEvent } from '../../server/src/webhooks/webhookEvent.js';
 import {
@@ -191,4 +192,40 @@ describe('webhook delivery queue', function () {
     assert.equal(none.enabled, false);
     assert.equal(none.pending + none.dropped + none.delivered, 0);
   });
+});
+
+describe('webhook configuration', function () {
+  it('WEBHOOK_URLS: comma-separated http(s) URLs; unset means none', function () {
+    assert.deepEqual(loadConfig({}).webhooks, {
+      urls: [],
+      timeoutMs: 5000,
+      attempts: 4,
+      retryBaseMs: 1000,
+      queueLimit: 1000,
+    });
+    const config = loadConfig({
+      WEBHOOK_URLS: 'https://a.example/hooks, http://10.0.0.2:8080/lk?token=x',
+      WEBHOOK_ATTEMPTS: '2',
+    });
+    assert.deepEqual(config.webhooks.urls, [
+      'https://a.example/hooks',
+      'http://10.0.0.2:8080/lk?token=x',
+    ]);
+    assert.equal(config.webhooks.attempts, 2);
+  });
+
+  for (const [name, value] of [
+    ['WEBHOOK_URLS', 'ftp://a.example/x'],
+    ['WEBHOOK_URLS', 'https://a.example, not a url'],
+    ['WEBHOOK_ATTEMPTS', '0'],
+    ['WEBHOOK_TIMEOUT_MS', '-1'],
+    ['WEBHOOK_QUEUE_LIMIT', 'lots'],
+  ] as const) {
+    it(`a bad ${name}=${value} stops start-up naming the variable`, function () {
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(name),
+      );
+    });
+  }
 });
