@@ -207,7 +207,8 @@ export class TrackCard {
     });
     this.loss = new LineChart(lossCanvas, {
       color: '#f28b82',
-      format: (percent) => `${percent.toFixed(percent < 1 ? 1 : 0)}%`,
+      format: (percent) =>
+        `${percent === 0 || percent >= 1 ? Math.round(percent) : percent.toFixed(1)}%`,
       minMax: 1,
     });
   }

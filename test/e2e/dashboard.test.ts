@@ -53,8 +53,11 @@ describe('e2e dashboard: rooms, participants and live bitrate charts (real Chrom
     await goLive(host, server.url, room);
     const viewer = await browser.newPage();
     await watch(viewer, server.url, room);
-    const identities = [...openRoom(server, room).participants.keys()];
+    const participants = [...openRoom(server, room).participants.values()];
+    const identities = participants.map((p) => p.identity);
     assert.equal(identities.length, 2, 'host and viewer are in the room');
+    const hostIdentity = participants.find((p) => p.role === 'host')?.identity;
+    assert.ok(hostIdentity, 'the host is in the room');
 
     const dashboard = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     await dashboard.goto(`${server.url}/dashboard.html`);
@@ -77,6 +80,18 @@ describe('e2e dashboard: rooms, participants and live bitrate charts (real Chrom
         .locator(`#participants tr[data-identity="${identity}"]`)
         .waitFor({ timeout: 15_000 });
     }
+    // 'host' from GET /api/rooms/{room}/participants; 'publisher' when derived from the report.
+    assert.match(
+      (await dashboard.textContent(`#participants tr[data-identity="${hostIdentity}"] .role`)) ??
+        '',
+      /^(host|publisher)$/,
+      'the host has its role',
+    );
+    assert.match(
+      (await dashboard.textContent('#stage-summary')) ?? '',
+      new RegExp(hostIdentity),
+      'the host is on stage',
+    );
     await dashboard
       .locator('#subscriptions tr[data-identity]', { hasText: 'video' })
       .first()
@@ -118,8 +133,16 @@ describe('e2e dashboard: rooms, participants and live bitrate charts (real Chrom
     fs.mkdirSync('test-results/screenshots', { recursive: true });
     await dashboard.screenshot({ path: SCREENSHOT, fullPage: true });
 
+    // The credentials last the browser tab (sessionStorage): a reload stays signed in.
+    await dashboard.reload();
+    await dashboard.locator(`#rooms [data-room="${room}"].selected`).waitFor({ timeout: 10_000 });
+    assert.equal(await dashboard.isVisible('#login'), false, 'no login form after a reload');
+
     await dashboard.click('#sign-out');
     await dashboard.locator('#login').waitFor({ state: 'visible', timeout: 5_000 });
+    await dashboard.reload();
+    await dashboard.locator('#login').waitFor({ state: 'visible', timeout: 5_000 });
+    assert.equal(await dashboard.isVisible('#dashboard'), false, 'signed out stays signed out');
     await viewer.close();
     await host.close();
     await dashboard.close();
