@@ -66,6 +66,9 @@ export async function startServer(
   const webhooks = Webhooks.start(config, rooms, log);
   const metrics = new Metrics({ pool, rooms });
   const quality = new QualityReporter(rooms, config.quality.reportIntervalMs, log);
+  quality.onReport((report) =>
+    webhooks.send('quality_report', { room: { name: report.room }, qualityReport: report }),
+  );
   load.of = () => ({
     participants: rooms.localParticipants,
     rooms: rooms.rooms.size,

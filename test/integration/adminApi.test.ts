@@ -617,3 +617,44 @@ describe('admin API and its OpenAPI document', function () {
     });
   });
 });
+
+describe('TokenRevocations', function () {
+  const token = (jti: string, expiresAt: number, identity = 'someone') => ({
+    identity,
+    grants: {
+      room: 'r',
+      role: 'audience' as const,
+      canPublish: false,
+      canSubscribe: true,
+      canChat: true,
+    },
+    expiresAt,
+    jti,
+  });
+
+  it("refuses a removed holder's last token until it expires, and only that one", function () {
+    let now = 1_000_000_000;
+    const revocations = new TokenRevocations({ now: () => now });
+    const nowSeconds = now / 1000;
+    revocations.admitted(token('first', nowSeconds + 60));
+    revocations.admitted(token('second', nowSeconds + 120));
+    assert.equal(revocations.revokeHolder('r', 'someone'), true);
+    assert.equal(revocations.revokeHolder('r', 'nobody'), false, 'nobody admitted');
+    assert.equal(revocations.isRevoked(token('second', nowSeconds + 120)), true);
+    assert.equal(revocations.isRevoked(token('first', nowSeconds + 60)), false, 'not the last');
+    now += 121_000;
+    assert.equal(revocations.isRevoked(token('second', nowSeconds + 120)), false, 'expired');
+  });
+
+  it('refuses an unknown jti for the longest a token lives; a token without jti never', function () {
+    let now = 1_000_000_000;
+    const revocations = new TokenRevocations({ maxTtlSeconds: 100, now: () => now });
+    revocations.revoke('unseen');
+    assert.equal(revocations.isRevoked(token('unseen', 0)), true);
+    const withoutJti: Partial<ReturnType<typeof token>> = token('x', 0);
+    delete withoutJti.jti;
+    assert.equal(revocations.isRevoked(withoutJti as ReturnType<typeof token>), false);
+    now += 101_000;
+    assert.equal(revocations.isRevoked(token('unseen', 0)), false, 'past the longest lifetime');
+  });
+});

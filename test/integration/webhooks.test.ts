@@ -128,6 +128,35 @@ describe('webhooks', function () {
     assert.equal(server.webhooks.delivered, 11);
   });
 
+  it('quality reports go out as quality_report, after the events of their room', async function () {
+    const { receiver, server } = await start(undefined, { QUALITY_REPORT_INTERVAL_MS: '0' });
+    const host = await join('quality', 'host-1', 'host');
+    const produced = await produceVideo(host.socket, host.join.sendTransport!.id);
+    assert.ok(produced.ok, JSON.stringify(produced));
+    const { trackId } = produced.data as ProduceResponse;
+    await server.quality.collectNow();
+    await eventually(
+      () =>
+        assert.deepEqual(timeline(receiver.accepted()), [
+          'room_started',
+          'participant_joined host-1',
+          'track_published host-1',
+          'quality_report',
+        ]),
+      5000,
+      'quality_report delivered after track_published',
+    );
+    const { event, verified } = receiver.accepted()[3]!;
+    assert.ok(verified, 'signed');
+    assert.equal(event.room.name, 'quality');
+    const report = event.qualityReport as {
+      room: string;
+      tracks: { trackId?: string; id?: string }[];
+    };
+    assert.equal(report.room, 'quality', 'the report itself');
+    assert.ok(JSON.stringify(report.tracks).includes(trackId), 'names the published track');
+  });
+
   it('a receiver that never answers delays no join; its deliveries are retried, then dropped', async function () {
     this.timeout(40_000);
     // If a join waited on a delivery it would take at least WEBHOOK_TIMEOUT_MS.

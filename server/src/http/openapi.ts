@@ -30,12 +30,14 @@ export const errorBodySchema = z.object({
 
 /** JSON Schema 2020-12 (OpenAPI 3.1's dialect) from a zod schema. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+  const generated = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
     unrepresentable: 'any',
   }) as JsonSchema;
-  return rest;
+  // The dialect is the document's (OpenAPI 3.1 is 2020-12); it is not repeated per schema.
+  delete generated.$schema;
+  return generated;
 }
 
 function parameters(schema: z.ZodObject | undefined, location: 'path' | 'query'): JsonSchema[] {
