@@ -651,6 +651,7 @@ describe('TokenRevocations', function () {
     const revocations = new TokenRevocations({ maxTtlSeconds: 100, now: () => now });
     revocations.revoke('unseen');
     assert.equal(revocations.isRevoked(token('unseen', 0)), true);
+    revocations.revoke('x');
     const withoutJti: Partial<ReturnType<typeof token>> = token('x', 0);
     delete withoutJti.jti;
     assert.equal(revocations.isRevoked(withoutJti as ReturnType<typeof token>), false);
