@@ -64,7 +64,7 @@ export async function startServer(
   const cluster = ClusterNode.create(config, pool, () => load.of(), log);
   const rooms = new RoomRegistry(pool, config, log, cluster);
   const webhooks = Webhooks.start(config, rooms, log);
-  const metrics = new Metrics({ pool, rooms });
+  const metrics = new Metrics({ pool, rooms, webhooks });
   const quality = new QualityReporter(rooms, config.quality.reportIntervalMs, log);
   quality.onReport((report) =>
     webhooks.send('quality_report', { room: { name: report.room }, qualityReport: report }),

@@ -13,6 +13,8 @@ export interface MetricsDeps {
   rooms: RoomRegistry;
   /** How often transports, tracks and subscriptions are asked for their stats (default 5 s). */
   sampleIntervalMs?: number;
+  /** Webhook deliveries so far: given up on (after retries, or pushed out of a full queue), and made. */
+  webhooks?: { readonly dropped: number; readonly delivered: number };
 }
 
 const DIRECTIONS = ['in', 'out'] as const;
@@ -30,7 +32,7 @@ export class Metrics {
   readonly #stopLayerSwitches: () => void;
   readonly #eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
 
-  constructor({ pool, rooms, sampleIntervalMs = 5_000 }: MetricsDeps) {
+  constructor({ pool, rooms, sampleIntervalMs = 5_000, webhooks }: MetricsDeps) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
 
@@ -167,6 +169,25 @@ export class Metrics {
         for (const usage of usages) this.set({ worker: usage.worker }, usage.rssBytes);
       },
     });
+    if (webhooks) {
+      for (const [outcome, help] of [
+        [
+          'dropped',
+          'Webhook deliveries given up on (retries exhausted or pushed out of a full queue).',
+        ],
+        ['delivered', 'Webhook deliveries a receiver accepted.'],
+      ] as const) {
+        new Counter({
+          name: `livestage_webhooks_${outcome}_total`,
+          help,
+          registers,
+          collect() {
+            this.reset();
+            this.inc(webhooks[outcome]);
+          },
+        });
+      }
+    }
     const eventLoop = this.#eventLoop;
     eventLoop.enable();
     new Gauge({
