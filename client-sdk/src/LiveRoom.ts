@@ -17,12 +17,12 @@ import type {
   Ack,
   ClientToServerEvents,
   ConsumerInfo,
-  ErrorBody,
   ErrorCode,
   HandLowered,
   HandRequest,
   InviteEnded,
   JoinResponse,
+  Kicked,
   ParticipantInfo,
   QualityReport,
   ResponseOf,
@@ -72,11 +72,18 @@ export interface PublishCameraOptions {
   deviceId?: string;
 }
 
-export type DisconnectReason = 'client' | 'server' | 'kicked' | 'transport';
+/**
+ * Why the room ended for this client: it left; the server ended the connection; it was refused
+ * (kicked, with the error); an operator removed it or closed the room (admin API); the network.
+ */
+export type DisconnectReason =
+  'client' | 'server' | 'kicked' | 'removed' | 'room-closed' | 'transport';
 
 export interface LiveRoomEvents {
   participantJoined: [participant: RemoteParticipant];
   participantLeft: [participant: RemoteParticipant];
+  /** A participant's metadata changed (admin API). */
+  participantUpdated: [participant: RemoteParticipant];
   trackPublished: [track: TrackInfo, participant: RemoteParticipant];
   trackSubscribed: [track: RemoteTrack, participant: RemoteParticipant];
   trackUnsubscribed: [track: RemoteTrack, participant: RemoteParticipant];
@@ -917,6 +924,13 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       const participant = this.#addParticipant(info);
       this.emit('participantJoined', participant);
     });
+    socket.on('participantUpdated', (info) => {
+      const participant = this.participants.get(info.identity);
+      if (!participant) return;
+      participant.name = info.name;
+      participant.metadata = info.metadata;
+      this.emit('participantUpdated', participant);
+    });
     socket.on('participantLeft', ({ identity }) => {
       const participant = this.participants.get(identity);
       if (!participant) return;
@@ -1011,7 +1025,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
    * A node refusing this client with UNAVAILABLE (over its budget, draining) sends it to the
    * node it names, or to the next listed one; anything else ends the room as before.
    */
-  #onKicked(socket: LiveSocket, body: ErrorBody): void {
+  #onKicked(socket: LiveSocket, body: Kicked): void {
     if (socket !== this.#socket || this.#closed) return;
     if (body.code === 'UNAVAILABLE' && !this.#reconnecting && this.#sentElsewhere(body.node)) {
       socket.removeAllListeners();
@@ -1019,7 +1033,7 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       this.#startReconnect();
       return;
     }
-    this.#teardown('kicked', LiveStageError.from(body));
+    this.#teardown(body.reason ?? 'kicked', LiveStageError.from(body));
   }
 
   /** True when there is a node to go to after the current one sent this client away. */
