@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { ROLES, grantsSchema } from '../auth/grants.js';
+import { ROLES } from '../auth/grants.js';
 import { identitySchema } from '../auth/tokens.js';
 import { roomNameSchema } from './schemas.js';
+import { tokenRequest } from './routes/tokens.js';
 import type { RouteSpec } from './routeTable.js';
 
 /**
@@ -50,16 +51,7 @@ export const EXTERNALLY_REGISTERED_ROUTES: readonly RouteSpec[] = [
     tag: 'tokens',
     auth: 'apiKey',
     summary: "Mints an access token with the role's default grants",
-    body: z
-      .object({
-        room: grantsSchema.shape.room,
-        identity: identitySchema,
-        role: z.enum(ROLES),
-        name: grantsSchema.shape.name,
-        metadata: grantsSchema.shape.metadata,
-        ttlSeconds: z.number().int().min(1).max(86_400).optional(),
-      })
-      .strict(),
+    body: tokenRequest,
     responses: {
       200: {
         description: 'the token',

@@ -6,7 +6,8 @@ import type { Config } from '../../config/config.js';
 import { AppError } from '../../errors.js';
 import { requireApiKey } from '../basicAuth.js';
 
-const tokenRequest = z
+/** What `POST /api/tokens` takes (also its OpenAPI description). */
+export const tokenRequest = z
   .object({
     room: grantsSchema.shape.room,
     identity: identitySchema,
