@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { QualityPreference } from '../client-sdk/src/protocol.js';
+import type { QualityPreference } from '@livestage/protocol';
 import type { LoadTestOptions } from './loadTest.js';
 
 export const HELP = `npm run loadtest -- [options]

@@ -1,4 +1,4 @@
-import type { RtpCapabilities } from '../client-sdk/src/protocol.js';
+import type { RtpCapabilities } from '@livestage/protocol';
 
 const BANDWIDTH_FEEDBACK = new Set(['transport-cc', 'goog-remb']);
 const BANDWIDTH_EXTENSIONS = new Set([

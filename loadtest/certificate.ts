@@ -6,7 +6,7 @@ import {
   SignatureAlgorithm,
   type SignatureHash,
 } from 'werift';
-import type { DtlsParameters } from '../client-sdk/src/protocol.js';
+import type { DtlsParameters } from '@livestage/protocol';
 
 /** A self-signed ECDSA P-256 certificate for DTLS, as browsers make one per peer connection. */
 export interface DtlsCertificate {

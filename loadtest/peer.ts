@@ -13,7 +13,7 @@ import {
   ProtectionProfileAes128CmHmacSha1_80,
   saltLength,
 } from 'werift';
-import type { DtlsParameters, IceCandidate, TransportOptions } from '../client-sdk/src/protocol.js';
+import type { DtlsParameters, IceCandidate, TransportOptions } from '@livestage/protocol';
 import { clientDtlsParameters, matchesFingerprint, type DtlsCertificate } from './certificate.js';
 import { bindingRequest, bindingSuccessTransaction, isStun } from './stun.js';
 

@@ -2,7 +2,7 @@
 // the tests' media helper): the RTP parameters of ffmpeg's VP8 and Opus streams as a client
 // announces them, the SRTP session set-up, and the local UDP socket ffmpeg sends to.
 import { createSocket, type Socket } from 'node:dgram';
-import type { RtpParameters } from '../client-sdk/src/protocol.js';
+import type { RtpParameters } from '@livestage/protocol';
 import type { SrtpKeys } from './peer.js';
 
 export const VIDEO_PAYLOAD_TYPE = 96;

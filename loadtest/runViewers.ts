@@ -1,7 +1,7 @@
 // A crowd of headless viewers: started at a given rate (or all at once), kept in the room for a
 // while, then taken out. Usable from tests: it returns every viewer's figures.
 import { randomBytes } from 'node:crypto';
-import type { QualityPreference } from '../client-sdk/src/protocol.js';
+import type { QualityPreference } from '@livestage/protocol';
 import { sharedCertificate } from './certificate.js';
 import type { ApiCredentials } from './tokens.js';
 import { Viewer, type ViewerResult } from './viewer.js';

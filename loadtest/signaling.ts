@@ -8,7 +8,7 @@ import type {
   ResponseOf,
   ServerToClientEvents,
   Welcome,
-} from '../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 
 export type SignalingSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

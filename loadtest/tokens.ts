@@ -1,6 +1,6 @@
 // Access tokens from the server's REST API, as an application backend gets them:
 // POST /api/tokens with HTTP Basic auth (API key : secret).
-import type { Role } from '../client-sdk/src/protocol.js';
+import type { Role } from '@livestage/protocol';
 
 export interface ApiCredentials {
   apiKey: string;

@@ -5,7 +5,7 @@ import type {
   ConsumerInfo,
   QualityPreference,
   TransportOptions,
-} from '../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import { receiveOnlyCapabilities } from './capabilities.js';
 import type { DtlsCertificate } from './certificate.js';
 import { WebRtcPeer } from './peer.js';

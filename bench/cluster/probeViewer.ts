@@ -3,7 +3,7 @@
 // clear header fields (SSRC, sequence number, RTP timestamp): what a relay's added latency is
 // measured from. The load tester's Viewer keeps its peer private, hence this small sibling.
 import { EventEmitter } from 'node:events';
-import type { ConsumerInfo, MediaKind, TransportOptions } from '../../client-sdk/src/protocol.js';
+import type { ConsumerInfo, MediaKind, TransportOptions } from '@livestage/protocol';
 import { receiveOnlyCapabilities } from '../../loadtest/capabilities.js';
 import type { DtlsCertificate } from '../../loadtest/certificate.js';
 import { WebRtcPeer } from '../../loadtest/peer.js';

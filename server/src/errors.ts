@@ -1,4 +1,4 @@
-import type { ErrorBody, ErrorCode } from '../../client-sdk/src/protocol.js';
+import type { ErrorBody, ErrorCode } from '@livestage/protocol';
 
 /** An expected failure with a code from the protocol's closed set; its message reaches clients. */
 export class AppError extends Error {

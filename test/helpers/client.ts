@@ -6,7 +6,7 @@ import type {
   JoinResponse,
   ServerToClientEvents,
   Welcome,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import { defaultGrants, type Grants, type Role } from '../../server/src/auth/grants.js';
 import { mintToken } from '../../server/src/auth/tokens.js';
 import { TEST_KEYS } from './server.js';

@@ -11,7 +11,7 @@ import type {
   Role,
   RoleChanged,
   TransportOptions,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import { receiveOnlyCapabilities } from '../../loadtest/capabilities.js';
 import { sharedCertificate } from '../../loadtest/certificate.js';
 import { startEncoder, type Encoder } from '../../loadtest/ffmpeg.js';

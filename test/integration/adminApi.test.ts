@@ -9,7 +9,7 @@ import type {
   Kicked,
   ParticipantInfo,
   ProduceResponse,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import { TokenRevocations } from '../../server/src/auth/TokenRevocations.js';
 import type { ClusterNode } from '../../server/src/cluster/ClusterNode.js';
 import { errorHandler } from '../../server/src/http/errorHandler.js';

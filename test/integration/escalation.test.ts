@@ -5,7 +5,7 @@ import type {
   ProduceResponse,
   RoleChanged,
   TrackSource,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import type { Grants, Role } from '../../server/src/auth/grants.js';
 import { HANDLERS } from '../../server/src/signaling/handlers/index.js';
 import {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ConsumerInfo, PublisherLayers } from '../../client-sdk/src/protocol.js';
+import type { ConsumerInfo, PublisherLayers } from '@livestage/protocol';
 import type { Room } from '../../server/src/rooms/Room.js';
 import {
   joinRaw,

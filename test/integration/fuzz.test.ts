@@ -8,7 +8,7 @@ import {
   type ProduceResponse,
   type RtpCapabilities,
   type TrackSource,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import type { Grants, Role } from '../../server/src/auth/grants.js';
 import { loadConfig } from '../../server/src/config/config.js';
 import type { Participant } from '../../server/src/rooms/Participant.js';

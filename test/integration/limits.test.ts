@@ -9,7 +9,7 @@ import type {
   HandshakeAuth,
   JoinResponse,
   Welcome,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import {
   barrier,
   errorCode,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { JoinResponse } from '../../client-sdk/src/protocol.js';
+import type { JoinResponse } from '@livestage/protocol';
 import {
   connectRaw,
   errorCode,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { JoinResponse, MediaReset } from '../../client-sdk/src/protocol.js';
+import type { JoinResponse, MediaReset } from '@livestage/protocol';
 import {
   connectRaw,
   joinRaw,

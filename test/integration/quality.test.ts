@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { QualityReport } from '../../client-sdk/src/protocol.js';
+import type { QualityReport } from '@livestage/protocol';
 import {
   publishTestMedia,
   watchMedia,

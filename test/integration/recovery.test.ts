@@ -6,7 +6,7 @@ import type {
   JoinResponse,
   MediaReset,
   Welcome,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import { mintToken } from '../../server/src/auth/tokens.js';
 import { defaultGrants } from '../../server/src/auth/grants.js';
 import {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { JoinResponse, Welcome } from '../../client-sdk/src/protocol.js';
+import type { JoinResponse, Welcome } from '@livestage/protocol';
 import {
   connectRaw,
   produceVideo,

@@ -9,7 +9,7 @@ import type {
   StageInvite,
   StageSource,
   Welcome,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import type { Role } from '../../server/src/auth/grants.js';
 import {
   barrier,

@@ -25,7 +25,7 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import type { types } from 'mediasoup';
 import type { Browser, Page } from 'playwright-core';
-import type { JoinResponse, TransportOptions } from '../../client-sdk/src/protocol.js';
+import type { JoinResponse, TransportOptions } from '@livestage/protocol';
 import { goLive, waitForDecodedFrames } from '../e2e/pages.js';
 import { launchChromium } from '../helpers/browser.js';
 import { connectRaw, request, tokenFor, type TestSocket } from '../helpers/client.js';

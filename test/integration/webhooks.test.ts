@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ProduceResponse } from '../../client-sdk/src/protocol.js';
+import type { ProduceResponse } from '@livestage/protocol';
 import { joinRaw, produceVideo, request, tokenFor, type JoinedClient } from '../helpers/client.js';
 import { eventually, startTestServer, type TestServer } from '../helpers/server.js';
 import { startWebhookReceiver, type ReceivedWebhook } from '../helpers/webhookReceiver.js';

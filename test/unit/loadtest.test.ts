@@ -7,7 +7,7 @@ import { keyframeRequests } from '../../loadtest/rtcp.js';
 import { RtpCounter, STALL_GAP_MS } from '../../loadtest/rtpCounter.js';
 import { percentiles } from '../../loadtest/stats.js';
 import { bindingRequest, bindingSuccessTransaction } from '../../loadtest/stun.js';
-import type { RtpCapabilities } from '../../client-sdk/src/protocol.js';
+import type { RtpCapabilities } from '@livestage/protocol';
 
 /** An SRTP-like packet: a clear 12-byte RTP header and an opaque payload. */
 function rtp(ssrc: number, seq: number, size = 100, payloadType = 96): Buffer {

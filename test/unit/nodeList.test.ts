@@ -10,7 +10,7 @@ import {
   reachNode,
   type Handshake,
 } from '../../client-sdk/src/nodeConnection.js';
-import type { ErrorBody, Welcome } from '../../client-sdk/src/protocol.js';
+import type { ErrorBody, Welcome } from '@livestage/protocol';
 
 const A = 'http://a.example:3000';
 const B = 'http://b.example:3000';

@@ -5,7 +5,7 @@ import {
   connectTransportSchema,
   joinSchema,
   produceSchema,
-} from '../../server/src/signaling/schemas.js';
+} from '@livestage/protocol';
 import { opusRtpParameters, vp8RtpParameters } from '../helpers/client.js';
 
 // What a real client sent: Chromium 156 with mediasoup-client 3.18.7 and the SDK (a host page

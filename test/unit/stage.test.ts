@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ErrorCode, HandRequest, Role, StageSource } from '../../client-sdk/src/protocol.js';
+import type { ErrorCode, HandRequest, Role, StageSource } from '@livestage/protocol';
 import { AppError } from '../../server/src/errors.js';
 import {
   DEFAULT_GUEST_SOURCES,

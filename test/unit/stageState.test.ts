@@ -6,7 +6,7 @@ import type {
   StageInfo,
   StageMember,
   StageInvite,
-} from '../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import { StageState } from '../../client-sdk/src/StageState.js';
 
 const SELF = 'me';

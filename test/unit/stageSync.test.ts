@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import winston from 'winston';
-import type { ErrorCode } from '../../client-sdk/src/protocol.js';
+import type { ErrorCode } from '@livestage/protocol';
 import { defaultGrants, type Grants, type Role } from '../../server/src/auth/grants.js';
 import { AppError } from '../../server/src/errors.js';
 import { Participant, type Connection } from '../../server/src/rooms/Participant.js';

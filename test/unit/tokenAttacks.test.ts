@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import type { ErrorBody } from '../../client-sdk/src/protocol.js';
+import type { ErrorBody } from '@livestage/protocol';
 import { defaultGrants, grantsSchema } from '../../server/src/auth/grants.js';
 import {
   identitySchema,

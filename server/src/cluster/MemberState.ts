@@ -1,4 +1,4 @@
-import type { TrackInfo } from '../../../client-sdk/src/protocol.js';
+import type { TrackInfo } from '@livestage/protocol';
 import type { Grants } from '../auth/grants.js';
 import { trackInfo, type Participant } from '../rooms/Participant.js';
 

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler } from 'express';
-import type { ErrorCode } from '../../../client-sdk/src/protocol.js';
+import type { ErrorCode } from '@livestage/protocol';
 import { AppError, toErrorBody } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 

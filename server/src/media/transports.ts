@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import type { TransportOptions } from '../../../client-sdk/src/protocol.js';
+import type { TransportOptions } from '@livestage/protocol';
 import type { Config } from '../config/config.js';
 import { toWire } from './wire.js';
 

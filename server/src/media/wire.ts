@@ -4,7 +4,7 @@ import type {
   IceCandidate,
   RtpCapabilities,
   RtpParameters,
-} from '../../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 
 // mediasoup 3.12 (server) and mediasoup-client 3.18 describe the same JSON with slightly
 // different TypeScript types (plain strings where the client has literal unions). These casts are

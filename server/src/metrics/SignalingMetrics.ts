@@ -1,4 +1,4 @@
-import type { ErrorBody } from '../../../client-sdk/src/protocol.js';
+import type { ErrorBody } from '@livestage/protocol';
 
 /** What the signaling server reports to metrics; kept free of prom-client. */
 export interface SignalingMetrics {

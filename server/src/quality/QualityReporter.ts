@@ -1,4 +1,4 @@
-import type { QualityReport } from '../../../client-sdk/src/protocol.js';
+import type { QualityReport } from '@livestage/protocol';
 import type { Logger } from '../logging/logger.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { collectRoomQuality } from './collect.js';

@@ -4,7 +4,7 @@ import type {
   QualityReport,
   SubscriptionQuality,
   TrackQuality,
-} from '../../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import type { PublishedTrack, Subscription } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
 

@@ -6,7 +6,7 @@ import type {
   ServerToClientEvents,
   TrackInfo,
   TrackSource,
-} from '../../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import type { Grants } from '../auth/grants.js';
 import { ResumeCredential } from '../auth/resumeCredential.js';
 import { AppError } from '../errors.js';

@@ -1,5 +1,5 @@
 import type { types } from 'mediasoup';
-import type { JoinResponse, TrackSource } from '../../../client-sdk/src/protocol.js';
+import type { JoinResponse, TrackSource } from '@livestage/protocol';
 import type { Config } from '../config/config.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { HandRequest, ParticipantInfo, TrackInfo } from '../../../client-sdk/src/protocol.js';
+import type { HandRequest, ParticipantInfo, TrackInfo } from '@livestage/protocol';
 
 /**
  * What happens in this node's rooms, for observers (metrics, webhooks). In a cluster each event

@@ -7,7 +7,7 @@ import type {
   StageMember,
   StageSource,
   TrackSource,
-} from '../../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { transportOptions } from '../media/transports.js';

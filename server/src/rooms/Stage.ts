@@ -4,7 +4,7 @@ import type {
   StageInvite,
   StageSource,
   TrackSource,
-} from '../../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import { AppError } from '../errors.js';
 
 export const STAGE_SOURCES: readonly StageSource[] = ['microphone', 'camera', 'screen'];

@@ -5,7 +5,7 @@ import type {
   RoleChangeReason,
   StageInvite,
   StageSource,
-} from '../../../client-sdk/src/protocol.js';
+} from '@livestage/protocol';
 import type { Stage, StageSnapshot } from './Stage.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { KickReason, StageSource, TrackInfo } from '../../../client-sdk/src/protocol.js';
+import type { KickReason, StageSource, TrackInfo } from '@livestage/protocol';
 import { defaultGrants } from '../auth/grants.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';

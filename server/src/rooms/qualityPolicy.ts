@@ -1,4 +1,4 @@
-import type { QualityPreference, Role } from '../../../client-sdk/src/protocol.js';
+import type { QualityPreference, Role } from '@livestage/protocol';
 
 /** mediasoup consumer priority (1..255): under scarce bandwidth the higher one is served first. */
 export function consumerPriority(publisherRole: Role, kind: 'audio' | 'video'): number {

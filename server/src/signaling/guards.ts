@@ -1,4 +1,4 @@
-import type { TrackSource } from '../../../client-sdk/src/protocol.js';
+import type { Access, TrackSource } from '@livestage/protocol';
 import { AppError } from '../errors.js';
 import type { Participant } from '../rooms/Participant.js';
 
@@ -10,5 +10,21 @@ export function requireJoined(participant: Participant): void {
 export function requirePublishRight(participant: Participant, source: TrackSource): void {
   if (!participant.mayPublish(source)) {
     throw new AppError('FORBIDDEN', `not allowed to publish ${source}`);
+  }
+}
+
+/** Who may send a request (declared with it in the protocol); the handler checks the rest. */
+export function requireAccess(participant: Participant, access: Access): void {
+  if (access === 'anyone') return;
+  if (access === 'notJoined') {
+    if (participant.joined) throw new AppError('INVALID_STATE', 'already joined');
+    return;
+  }
+  requireJoined(participant);
+  if (access === 'host' && participant.role !== 'host') {
+    throw new AppError('FORBIDDEN', 'hosts only');
+  }
+  if (access === 'chat' && !participant.grants.canChat) {
+    throw new AppError('FORBIDDEN', 'this token may not chat');
   }
 }

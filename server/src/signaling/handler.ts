@@ -1,5 +1,4 @@
-import type { z } from 'zod';
-import type { ClientToServerEvents, ResponseOf } from '../../../client-sdk/src/protocol.js';
+import type { ParsedRequestOf, RequestEvent, ResponseOf } from '@livestage/protocol';
 import type { Config } from '../config/config.js';
 import type { Participant } from '../rooms/Participant.js';
 import type { Room } from '../rooms/Room.js';
@@ -10,19 +9,22 @@ export interface HandlerContext {
   config: Config;
 }
 
-export type EventName = keyof ClientToServerEvents;
+export type EventName = RequestEvent;
 
-/** One signaling request: its event, the schema its payload must pass, and what it does. */
-export interface Handler<E extends EventName = EventName, S extends z.ZodType = z.ZodType> {
+/**
+ * What one signaling request does. Its payload's schema and who may send it are declared with
+ * the request in @livestage/protocol (REQUESTS); the dispatcher checks both before `handle`.
+ */
+export interface Handler<E extends EventName = EventName> {
   event: E;
-  schema: S;
-  handle(context: HandlerContext, request: z.output<S>): Promise<ResponseOf<E>>;
+  handle(context: HandlerContext, request: ParsedRequestOf<E>): Promise<ResponseOf<E>>;
   /** Runs after the ack was sent, still in the participant's request queue. */
   afterAck?(context: HandlerContext): Promise<void>;
 }
 
-export function defineHandler<E extends EventName, S extends z.ZodType>(
-  handler: Handler<E, S>,
-): Handler<E, S> {
+/** Every request's handler, by event: a request declared in the protocol and not handled fails type-checking. */
+export type HandlerTable = { [E in EventName]: Handler<E> };
+
+export function defineHandler<E extends EventName>(handler: Handler<E>): Handler<E> {
   return handler;
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { ErrorBody } from '../../../client-sdk/src/protocol.js';
+import type { ErrorBody } from '@livestage/protocol';
 import type { Config } from '../config/config.js';
 
 /** A refusal that names the budget that is spent, so a client (and its operator) knows why. */

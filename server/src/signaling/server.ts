@@ -1,12 +1,13 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import type {
-  ClientToServerEvents,
-  ErrorBody,
-  HandshakeAuth,
-  ServerToClientEvents,
-  Welcome,
-} from '../../../client-sdk/src/protocol.js';
+import {
+  REQUESTS,
+  type ClientToServerEvents,
+  type ErrorBody,
+  type HandshakeAuth,
+  type ServerToClientEvents,
+  type Welcome,
+} from '@livestage/protocol';
 import type { TokenRevocations } from '../auth/TokenRevocations.js';
 import { verifyToken, type VerifiedToken } from '../auth/tokens.js';
 import type { ClusterNode } from '../cluster/ClusterNode.js';
@@ -25,6 +26,7 @@ import {
   NO_SIGNALING_METRICS,
   type SignalingMetrics,
 } from '../metrics/SignalingMetrics.js';
+import { requireAccess } from './guards.js';
 import { isOriginAllowed } from './origin.js';
 import { SignalingRateLimits } from './rateLimits.js';
 
@@ -302,7 +304,8 @@ function dispatch(handler: Handler, context: HandlerContext, payload: unknown, a
     return;
   }
   void participant.requests.run(async () => {
-    const parsed = handler.schema.safeParse(payload);
+    const { schema, access } = REQUESTS[handler.event];
+    const parsed = schema.safeParse(payload);
     if (!parsed.success) {
       reply({
         ok: false,
@@ -311,7 +314,8 @@ function dispatch(handler: Handler, context: HandlerContext, payload: unknown, a
       return;
     }
     try {
-      const data = await handler.handle(context, parsed.data);
+      requireAccess(participant, access);
+      const data = await handler.handle(context, parsed.data as never);
       reply({ ok: true, data });
     } catch (error) {
       if (!(error instanceof AppError)) {

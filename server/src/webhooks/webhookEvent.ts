@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ParticipantInfo, TrackInfo, TrackSource } from '../../../client-sdk/src/protocol.js';
+import type { ParticipantInfo, TrackInfo, TrackSource } from '@livestage/protocol';
 
 /** The events livestage sends; quality_report comes from the quality reports. */
 export type WebhookEventName =

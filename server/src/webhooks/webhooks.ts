@@ -1,4 +1,4 @@
-import type { ParticipantInfo } from '../../../client-sdk/src/protocol.js';
+import type { ParticipantInfo } from '@livestage/protocol';
 import type { TokenKeys } from '../auth/tokens.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../logging/logger.js';

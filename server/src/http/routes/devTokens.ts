@@ -1,7 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { defaultGrants, ROLES } from '../../auth/grants.js';
-import { identitySchema, mintToken } from '../../auth/tokens.js';
+import { identitySchema } from '@livestage/protocol';
+import { mintToken } from '../../auth/tokens.js';
 import type { Config } from '../../config/config.js';
 import { AppError } from '../../errors.js';
 

@@ -1,11 +1,9 @@
 import { AppError } from '../../errors.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
-import { connectTransportSchema } from '../schemas.js';
 
 export const connectTransport = defineHandler({
   event: 'connectTransport',
-  schema: connectTransportSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
     const transport = participant.transport(request.transportId);

@@ -3,7 +3,6 @@ import { AppError } from '../../errors.js';
 import { closedInWorker } from '../../media/closedInWorker.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
-import { consumerPreferencesSchema, consumerSchema } from '../schemas.js';
 
 /**
  * A consumer can close in the worker (its producer left) while a request for it is on the way;
@@ -22,7 +21,6 @@ async function onConsumer(consumer: types.Consumer, action: () => Promise<void>)
 
 export const resumeConsumer = defineHandler({
   event: 'resumeConsumer',
-  schema: consumerSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     const { consumer } = participant.subscription(request.consumerId);
@@ -37,7 +35,6 @@ export const resumeConsumer = defineHandler({
 
 export const pauseConsumer = defineHandler({
   event: 'pauseConsumer',
-  schema: consumerSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     const { consumer } = participant.subscription(request.consumerId);
@@ -50,7 +47,6 @@ export const pauseConsumer = defineHandler({
 
 export const setConsumerPreferences = defineHandler({
   event: 'setConsumerPreferences',
-  schema: consumerPreferencesSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     const subscription = participant.subscription(request.consumerId);

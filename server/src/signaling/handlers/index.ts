@@ -1,6 +1,7 @@
-import type { Handler } from '../handler.js';
+import type { Handler, HandlerTable } from '../handler.js';
 import { connectTransport } from './connectTransport.js';
 import { pauseConsumer, resumeConsumer, setConsumerPreferences } from './consumers.js';
+import { INTERACTION_HANDLERS } from './interaction.js';
 import { join } from './join.js';
 import { leave } from './leave.js';
 import { produce } from './produce.js';
@@ -19,7 +20,7 @@ import {
 } from './stage.js';
 import { closeTrack, pauseTrack, resumeTrack } from './tracks.js';
 
-export const HANDLERS: readonly Handler[] = [
+export const HANDLER_TABLE: HandlerTable = {
   join,
   connectTransport,
   produce,
@@ -41,4 +42,7 @@ export const HANDLERS: readonly Handler[] = [
   leaveStage,
   muteParticipant,
   restartIce,
-] as unknown as readonly Handler[];
+  ...INTERACTION_HANDLERS,
+};
+
+export const HANDLERS = Object.values(HANDLER_TABLE) as readonly Handler[];

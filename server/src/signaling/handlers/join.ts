@@ -1,10 +1,8 @@
 import type { types } from 'mediasoup';
 import { defineHandler } from '../handler.js';
-import { joinSchema } from '../schemas.js';
 
 export const join = defineHandler({
   event: 'join',
-  schema: joinSchema,
   handle: ({ room, participant }, request) =>
     room.join(participant, request.rtpCapabilities as types.RtpCapabilities),
   // The server pushes consumers for what is already live, without waiting to be asked.

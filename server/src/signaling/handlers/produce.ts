@@ -2,13 +2,11 @@ import type { types } from 'mediasoup';
 import { AppError } from '../../errors.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined, requirePublishRight } from '../guards.js';
-import { produceSchema } from '../schemas.js';
 
 const AUDIO_SOURCES = new Set(['microphone', 'screen-audio']);
 
 export const produce = defineHandler({
   event: 'produce',
-  schema: produceSchema,
   async handle({ room, participant, config }, request) {
     requireJoined(participant);
     requirePublishRight(participant, request.source);

@@ -1,20 +1,12 @@
 import { DEFAULT_GUEST_SOURCES } from '../../rooms/Stage.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
-import {
-  emptySchema,
-  muteParticipantSchema,
-  raiseHandSchema,
-  stageSeatSchema,
-  stageTargetSchema,
-} from '../schemas.js';
 
 // Mic-link requests. Who may do what is decided in rooms/RoomStage (hosts only for approve,
 // deny, invite, remove and mute); these handlers only parse and pass on.
 
 export const raiseHand = defineHandler({
   event: 'raiseHand',
-  schema: raiseHandSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     return room.stage.raiseHand(participant, request.message ?? '');
@@ -23,7 +15,6 @@ export const raiseHand = defineHandler({
 
 export const lowerHand = defineHandler({
   event: 'lowerHand',
-  schema: emptySchema,
   async handle({ room, participant }) {
     requireJoined(participant);
     await room.stage.lowerHand(participant);
@@ -33,7 +24,6 @@ export const lowerHand = defineHandler({
 
 export const approveHand = defineHandler({
   event: 'approveHand',
-  schema: stageSeatSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     await room.stage.approve(
@@ -47,7 +37,6 @@ export const approveHand = defineHandler({
 
 export const denyHand = defineHandler({
   event: 'denyHand',
-  schema: stageTargetSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     await room.stage.deny(participant, request.identity);
@@ -57,7 +46,6 @@ export const denyHand = defineHandler({
 
 export const inviteToStage = defineHandler({
   event: 'inviteToStage',
-  schema: stageSeatSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     return room.stage.invite(
@@ -70,7 +58,6 @@ export const inviteToStage = defineHandler({
 
 export const acceptInvite = defineHandler({
   event: 'acceptInvite',
-  schema: emptySchema,
   async handle({ room, participant }) {
     requireJoined(participant);
     await room.stage.acceptInvite(participant);
@@ -80,7 +67,6 @@ export const acceptInvite = defineHandler({
 
 export const declineInvite = defineHandler({
   event: 'declineInvite',
-  schema: emptySchema,
   async handle({ room, participant }) {
     requireJoined(participant);
     await room.stage.declineInvite(participant);
@@ -90,7 +76,6 @@ export const declineInvite = defineHandler({
 
 export const removeFromStage = defineHandler({
   event: 'removeFromStage',
-  schema: stageTargetSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     await room.stage.removeFromStage(participant, request.identity);
@@ -100,7 +85,6 @@ export const removeFromStage = defineHandler({
 
 export const leaveStage = defineHandler({
   event: 'leaveStage',
-  schema: emptySchema,
   async handle({ room, participant }) {
     requireJoined(participant);
     await room.stage.leaveStage(participant);
@@ -110,7 +94,6 @@ export const leaveStage = defineHandler({
 
 export const muteParticipant = defineHandler({
   event: 'muteParticipant',
-  schema: muteParticipantSchema,
   async handle({ room, participant }, request) {
     requireJoined(participant);
     await room.stage.mute(participant, request.identity, request.source, request.muted);

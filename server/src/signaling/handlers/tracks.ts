@@ -1,11 +1,9 @@
 import { AppError } from '../../errors.js';
 import { defineHandler } from '../handler.js';
 import { requireJoined } from '../guards.js';
-import { trackSchema } from '../schemas.js';
 
 export const closeTrack = defineHandler({
   event: 'closeTrack',
-  schema: trackSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
     participant.track(request.trackId).producer.close();
@@ -15,7 +13,6 @@ export const closeTrack = defineHandler({
 
 export const pauseTrack = defineHandler({
   event: 'pauseTrack',
-  schema: trackSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
     const track = participant.track(request.trackId);
@@ -27,7 +24,6 @@ export const pauseTrack = defineHandler({
 
 export const resumeTrack = defineHandler({
   event: 'resumeTrack',
-  schema: trackSchema,
   async handle({ participant }, request) {
     requireJoined(participant);
     const track = participant.track(request.trackId);

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { identitySchema } from '../auth/tokens.js';
+
+/** A participant's identity (the token's subject). */
+export const identitySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\w.@:-]+$/);
+const identity = identitySchema;
 
 // Shapes of what clients send, strict all the way down: an object with a field not listed here is
 // refused (INVALID_PAYLOAD), at any depth. Every field the real client sends is listed: the types
@@ -169,7 +176,6 @@ export const consumerPreferencesSchema = z
   .strict();
 export const emptySchema = z.object({}).strict();
 
-const identity = identitySchema;
 const stageSource = z.enum(['microphone', 'camera', 'screen']);
 export const raiseHandSchema = z.object({ message: z.string().max(280).optional() }).strict();
 export const stageTargetSchema = z.object({ identity }).strict();

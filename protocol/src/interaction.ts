@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { identitySchema } from './schemas.js';
+import type { Role } from './types.js';
+
+// Chat, reactions, data messages and active speakers: what people in a room say to each other
+// besides audio and video.
+
+export const MAX_CHAT_TEXT_LENGTH = 2000;
+export const MAX_DATA_PAYLOAD_BYTES = 16 * 1024;
+export const MAX_DATA_TOPIC_LENGTH = 64;
+/** The reactions a viewer may send; anything else is INVALID_PAYLOAD. */
+export const REACTIONS = ['❤️', '👍', '👏', '😂', '😮', '😢', '🔥', '🎉'] as const;
+export type Reaction = (typeof REACTIONS)[number];
+
+/** C0 and C1 control characters except tab, line feed and carriage return; plus bidi overrides. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e]/;
+
+const chatText = z
+  .string()
+  .max(MAX_CHAT_TEXT_LENGTH, `at most ${MAX_CHAT_TEXT_LENGTH} characters`)
+  .refine((text) => !CONTROL_CHARACTERS.test(text), 'no control characters')
+  .refine((text) => text.trim().length > 0, 'empty message');
+const messageId = z.string().min(1).max(64);
+
+export const sendChatMessageSchema = z
+  .object({
+    text: chatText,
+    /** A private message to this participant (and back to the sender); the room otherwise. */
+    to: identitySchema.optional(),
+  })
+  .strict();
+export const chatMessageRefSchema = z.object({ id: messageId }).strict();
+export const muteChatSchema = z.object({ identity: identitySchema, muted: z.boolean() }).strict();
+export const sendReactionSchema = z.object({ emoji: z.enum(REACTIONS) }).strict();
+export const sendDataSchema = z
+  .object({
+    topic: z.string().min(1).max(MAX_DATA_TOPIC_LENGTH),
+    /** Text (JSON, usually); at most MAX_DATA_PAYLOAD_BYTES once UTF-8 encoded. */
+    payload: z
+      .string()
+      .refine(
+        (payload) => utf8Length(payload) <= MAX_DATA_PAYLOAD_BYTES,
+        `at most ${MAX_DATA_PAYLOAD_BYTES} bytes`,
+      ),
+    /** Only these participants; the whole room otherwise. */
+    to: z.array(identitySchema).min(1).max(64).optional(),
+  })
+  .strict();
+
+function utf8Length(text: string): number {
+  // Cheap bound first: every UTF-16 unit is at most 3 UTF-8 bytes.
+  if (text.length * 3 <= MAX_DATA_PAYLOAD_BYTES) return text.length;
+  return new TextEncoder().encode(text).length;
+}
+
+export interface ChatMessage {
+  /** Unique in the room; what deleteChatMessage names. */
+  id: string;
+  /** The sender's identity, display name and role when it sent the message. */
+  from: string;
+  name: string;
+  role: Role;
+  /** Plain text: render it as text, never as HTML. */
+  text: string;
+  /** Set on a private message: its recipient. Private messages are not kept in the history. */
+  to?: string;
+  /** When the server accepted it (ms since the epoch). */
+  sentAt: number;
+}
+
+export interface ChatMessageDeleted {
+  id: string;
+  /** Identity of the host who deleted it, or 'admin' for the REST API. */
+  by: string;
+}
+
+/** To the participant concerned and to hosts: its chat was muted or unmuted. */
+export interface ChatMuted {
+  identity: string;
+  muted: boolean;
+}
+
+/** What the join reply says about chat. */
+export interface ChatState {
+  /** The room's last messages (CHAT_HISTORY_SIZE), oldest first. */
+  history: ChatMessage[];
+  /** Whether a host muted this participant's chat. */
+  muted: boolean;
+}
+
+/** Reactions sent since the last `reactions` event (about one per second while any arrive). */
+export interface ReactionCounts {
+  counts: Partial<Record<Reaction, number>>;
+  /** The length of the window the counts cover, in ms. */
+  windowMs: number;
+}
+
+export interface Speaker {
+  identity: string;
+  /** 0 (silence) to 1 (full scale), from the loudness mediasoup measures. */
+  level: number;
+}
+
+/** Who speaks now, loudest first (empty: nobody); at most every ACTIVE_SPEAKER_INTERVAL_MS. */
+export interface ActiveSpeakers {
+  speakers: Speaker[];
+}
+
+export interface DataMessage {
+  from: string;
+  topic: string;
+  payload: string;
+  /** Set when the message went to some participants only. */
+  to?: string[];
+}

@@ -1,0 +1,128 @@
+import type { z } from 'zod';
+import type { AckCallback } from './errors.js';
+import {
+  chatMessageRefSchema,
+  muteChatSchema,
+  sendChatMessageSchema,
+  sendDataSchema,
+  sendReactionSchema,
+  type ChatMessage,
+} from './interaction.js';
+import {
+  connectTransportSchema,
+  consumerPreferencesSchema,
+  consumerSchema,
+  emptySchema,
+  joinSchema,
+  muteParticipantSchema,
+  produceSchema,
+  raiseHandSchema,
+  restartIceSchema,
+  stageSeatSchema,
+  stageTargetSchema,
+  trackSchema,
+} from './schemas.js';
+import type * as T from './types.js';
+
+// Every request a client may send, declared once: its payload's schema (which the server parses
+// with and whose input type the SDK sends), what its ack carries, and who may send it.
+
+/**
+ * Who may send a request; the server checks it after the payload parsed and before the handler:
+ * - anyone: always accepted (leave: a client can give its place back without joining first);
+ * - notJoined: a connection that has not joined yet (join);
+ * - joined: a joined participant; the handler decides the rest (stage rules, own ids);
+ * - host: a joined host (FORBIDDEN for everyone else);
+ * - chat: a joined participant whose token grants canChat (FORBIDDEN otherwise).
+ */
+export type Access = 'anyone' | 'notJoined' | 'joined' | 'host' | 'chat';
+
+export interface RequestSpec<S extends z.ZodType = z.ZodType, R = unknown, P = z.input<S>> {
+  readonly schema: S;
+  readonly access: Access;
+  /** Type-only: what the ack carries on success. */
+  readonly response?: R;
+  /** Type-only: what the SDK sends (the schema's input unless a richer type is named). */
+  readonly payload?: P;
+}
+
+/** Names the ack's data type: `returns<JoinResponse>()`. */
+const returns = <R>() => undefined as R | undefined;
+/** Names the payload type where the schema's own is looser (mediasoup's RTP structures). */
+const sends = <P>() => undefined as P | undefined;
+
+export const REQUESTS = {
+  join: {
+    schema: joinSchema,
+    access: 'notJoined',
+    response: returns<T.JoinResponse>(),
+    payload: sends<T.JoinRequest>(),
+  },
+  connectTransport: {
+    schema: connectTransportSchema,
+    access: 'joined',
+    response: returns<null>(),
+    payload: sends<T.ConnectTransportRequest>(),
+  },
+  produce: {
+    schema: produceSchema,
+    access: 'joined',
+    response: returns<T.ProduceResponse>(),
+    payload: sends<T.ProduceRequest>(),
+  },
+  closeTrack: { schema: trackSchema, access: 'joined', response: returns<null>() },
+  pauseTrack: { schema: trackSchema, access: 'joined', response: returns<null>() },
+  resumeTrack: { schema: trackSchema, access: 'joined', response: returns<null>() },
+  resumeConsumer: { schema: consumerSchema, access: 'joined', response: returns<null>() },
+  pauseConsumer: { schema: consumerSchema, access: 'joined', response: returns<null>() },
+  setConsumerPreferences: {
+    schema: consumerPreferencesSchema,
+    access: 'joined',
+    response: returns<null>(),
+  },
+  leave: { schema: emptySchema, access: 'anyone', response: returns<null>() },
+  raiseHand: { schema: raiseHandSchema, access: 'joined', response: returns<T.HandRequest>() },
+  lowerHand: { schema: emptySchema, access: 'joined', response: returns<null>() },
+  approveHand: { schema: stageSeatSchema, access: 'host', response: returns<null>() },
+  denyHand: { schema: stageTargetSchema, access: 'host', response: returns<null>() },
+  inviteToStage: {
+    schema: stageSeatSchema,
+    access: 'host',
+    response: returns<T.StageInvite>(),
+  },
+  acceptInvite: { schema: emptySchema, access: 'joined', response: returns<null>() },
+  declineInvite: { schema: emptySchema, access: 'joined', response: returns<null>() },
+  removeFromStage: { schema: stageTargetSchema, access: 'host', response: returns<null>() },
+  leaveStage: { schema: emptySchema, access: 'joined', response: returns<null>() },
+  muteParticipant: { schema: muteParticipantSchema, access: 'host', response: returns<null>() },
+  restartIce: {
+    schema: restartIceSchema,
+    access: 'joined',
+    response: returns<T.RestartIceResponse>(),
+  },
+  sendChatMessage: {
+    schema: sendChatMessageSchema,
+    access: 'chat',
+    response: returns<ChatMessage>(),
+  },
+  deleteChatMessage: { schema: chatMessageRefSchema, access: 'host', response: returns<null>() },
+  muteChat: { schema: muteChatSchema, access: 'host', response: returns<null>() },
+  sendReaction: { schema: sendReactionSchema, access: 'chat', response: returns<null>() },
+  sendData: { schema: sendDataSchema, access: 'chat', response: returns<null>() },
+} as const satisfies Record<string, RequestSpec>;
+
+export type RequestEvent = keyof typeof REQUESTS;
+export const REQUEST_EVENTS = Object.keys(REQUESTS) as RequestEvent[];
+
+type Spec<E extends RequestEvent> = (typeof REQUESTS)[E];
+/** What a client sends with request E. */
+export type RequestOf<E extends RequestEvent> =
+  Spec<E> extends { payload: infer P } ? Exclude<P, undefined> : z.input<Spec<E>['schema']>;
+/** What the server's handler receives for request E (the schema's output). */
+export type ParsedRequestOf<E extends RequestEvent> = z.output<Spec<E>['schema']>;
+/** What the ack of request E carries on success. */
+export type ResponseOf<E extends RequestEvent> = Exclude<Spec<E>['response'], undefined>;
+
+export type ClientToServerEvents = {
+  [E in RequestEvent]: (request: RequestOf<E>, ack: AckCallback<ResponseOf<E>>) => void;
+};
