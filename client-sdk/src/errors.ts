@@ -14,3 +14,8 @@ export class LiveStageError extends Error {
     return new LiveStageError(body.code, body.message);
   }
 }
+
+/** The error is a LiveStageError with this code. */
+export function isCode(error: unknown, code: ErrorCode): boolean {
+  return error instanceof LiveStageError && error.code === code;
+}

@@ -7,6 +7,13 @@ export type {
   StageSeatOptions,
 } from './LiveRoom.js';
 export { LiveStageError } from './errors.js';
+export { BackoffReconnectPolicy } from './ReconnectPolicy.js';
+export type {
+  BackoffOptions,
+  ReconnectContext,
+  ReconnectOutcome,
+  ReconnectPolicy,
+} from './ReconnectPolicy.js';
 export { LocalParticipant, RemoteParticipant } from './participants.js';
 export { LocalTrack } from './tracks/LocalTrack.js';
 export { RemoteTrack } from './tracks/RemoteTrack.js';
