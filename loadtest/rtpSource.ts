@@ -7,6 +7,9 @@ import type { SrtpKeys } from './peer.js';
 
 export const VIDEO_PAYLOAD_TYPE = 96;
 export const AUDIO_PAYLOAD_TYPE = 111;
+/** RFC 6464: each audio packet says how loud it is (what active speaker detection reads). */
+export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+export const AUDIO_LEVEL_EXTENSION_ID = 10;
 
 export function videoParameters(ssrc: number): RtpParameters {
   return {
@@ -29,7 +32,8 @@ export function videoParameters(ssrc: number): RtpParameters {
   };
 }
 
-export function audioParameters(ssrc: number): RtpParameters {
+/** Opus as ffmpeg sends it; `withAudioLevel` announces the RFC 6464 header extension too. */
+export function audioParameters(ssrc: number, withAudioLevel = false): RtpParameters {
   return {
     mid: '1',
     codecs: [
@@ -42,10 +46,22 @@ export function audioParameters(ssrc: number): RtpParameters {
         rtcpFeedback: [],
       },
     ],
-    headerExtensions: [],
+    headerExtensions: withAudioLevel
+      ? [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_EXTENSION_ID }]
+      : [],
     encodings: [{ ssrc }],
     rtcp: { cname: 'livestage-loadtest', reducedSize: true },
   };
+}
+
+/**
+ * The RFC 6464 one-byte header extension for a packet `dBov` loud (-127 silence .. 0 full
+ * scale): the voice-activity bit, then the level as -dBov.
+ */
+export function audioLevelExtension(dBov: number): { id: number; payload: Buffer } {
+  const level = Math.min(127, Math.max(0, Math.round(-dBov)));
+  const voice = level < 127 ? 0x80 : 0;
+  return { id: AUDIO_LEVEL_EXTENSION_ID, payload: Buffer.from([voice | level]) };
 }
 
 export function sessionConfig(keys: SrtpKeys) {

@@ -1,16 +1,18 @@
 import { z } from 'zod';
+import {
+  MAX_CHAT_TEXT_LENGTH,
+  MAX_DATA_PAYLOAD_BYTES,
+  MAX_DATA_TOPIC_LENGTH,
+  REACTIONS,
+  type Reaction,
+} from './limits.js';
 import { identitySchema } from './schemas.js';
 import type { Role } from './types.js';
 
 // Chat, reactions, data messages and active speakers: what people in a room say to each other
 // besides audio and video.
 
-export const MAX_CHAT_TEXT_LENGTH = 2000;
-export const MAX_DATA_PAYLOAD_BYTES = 16 * 1024;
-export const MAX_DATA_TOPIC_LENGTH = 64;
-/** The reactions a viewer may send; anything else is INVALID_PAYLOAD. */
-export const REACTIONS = ['❤️', '👍', '👏', '😂', '😮', '😢', '🔥', '🎉'] as const;
-export type Reaction = (typeof REACTIONS)[number];
+export * from './limits.js';
 
 /** C0 and C1 control characters except tab, line feed and carriage return; plus bidi overrides. */
 // eslint-disable-next-line no-control-regex
@@ -98,11 +100,17 @@ export interface ReactionCounts {
 
 export interface Speaker {
   identity: string;
-  /** 0 (silence) to 1 (full scale), from the loudness mediasoup measures. */
+  /**
+   * Loudness over the last interval, 0..1 (two decimals): linear in dBov from -70 dBov (0) to
+   * full scale (1), so proportional to perceived loudness (usable as a meter as it is).
+   */
   level: number;
 }
 
-/** Who speaks now, loudest first (empty: nobody); at most every ACTIVE_SPEAKER_INTERVAL_MS. */
+/**
+ * Who speaks now, loudest first (empty: nobody); sent when that changes, at most every
+ * ACTIVE_SPEAKER_INTERVAL_MS. A speaker stays listed for 2.5 intervals after it was last heard.
+ */
 export interface ActiveSpeakers {
   speakers: Speaker[];
 }

@@ -44,6 +44,13 @@ export interface RequestSpec<S extends z.ZodType = z.ZodType, R = unknown, P = z
   readonly response?: R;
   /** Type-only: what the SDK sends (the schema's input unless a richer type is named). */
   readonly payload?: P;
+  /**
+   * A well-formed request, for the reader and for the test suites: the escalation suite sends it
+   * as it is where it has no case of its own for the request, and the fuzz suite mutates it. Only
+   * where the payload names nothing that must exist in a room (a transport, a message, someone):
+   * with an example, such a request needs no edit in the tests.
+   */
+  readonly example?: P;
 }
 
 /** Names the ack's data type: `returns<JoinResponse>()`. */
@@ -80,9 +87,14 @@ export const REQUESTS = {
     access: 'joined',
     response: returns<null>(),
   },
-  leave: { schema: emptySchema, access: 'anyone', response: returns<null>() },
-  raiseHand: { schema: raiseHandSchema, access: 'joined', response: returns<T.HandRequest>() },
-  lowerHand: { schema: emptySchema, access: 'joined', response: returns<null>() },
+  leave: { schema: emptySchema, access: 'anyone', response: returns<null>(), example: {} },
+  raiseHand: {
+    schema: raiseHandSchema,
+    access: 'joined',
+    response: returns<T.HandRequest>(),
+    example: { message: 'May I ask about the roadmap?' },
+  },
+  lowerHand: { schema: emptySchema, access: 'joined', response: returns<null>(), example: {} },
   approveHand: { schema: stageSeatSchema, access: 'host', response: returns<null>() },
   denyHand: { schema: stageTargetSchema, access: 'host', response: returns<null>() },
   inviteToStage: {
@@ -90,10 +102,10 @@ export const REQUESTS = {
     access: 'host',
     response: returns<T.StageInvite>(),
   },
-  acceptInvite: { schema: emptySchema, access: 'joined', response: returns<null>() },
-  declineInvite: { schema: emptySchema, access: 'joined', response: returns<null>() },
+  acceptInvite: { schema: emptySchema, access: 'joined', response: returns<null>(), example: {} },
+  declineInvite: { schema: emptySchema, access: 'joined', response: returns<null>(), example: {} },
   removeFromStage: { schema: stageTargetSchema, access: 'host', response: returns<null>() },
-  leaveStage: { schema: emptySchema, access: 'joined', response: returns<null>() },
+  leaveStage: { schema: emptySchema, access: 'joined', response: returns<null>(), example: {} },
   muteParticipant: { schema: muteParticipantSchema, access: 'host', response: returns<null>() },
   restartIce: {
     schema: restartIceSchema,
@@ -104,11 +116,23 @@ export const REQUESTS = {
     schema: sendChatMessageSchema,
     access: 'chat',
     response: returns<ChatMessage>(),
+    example: { text: 'Hello from the front row!' },
   },
+  // Both name something that must exist (a message id, a participant): no example.
   deleteChatMessage: { schema: chatMessageRefSchema, access: 'host', response: returns<null>() },
   muteChat: { schema: muteChatSchema, access: 'host', response: returns<null>() },
-  sendReaction: { schema: sendReactionSchema, access: 'chat', response: returns<null>() },
-  sendData: { schema: sendDataSchema, access: 'chat', response: returns<null>() },
+  sendReaction: {
+    schema: sendReactionSchema,
+    access: 'chat',
+    response: returns<null>(),
+    example: { emoji: '❤️' },
+  },
+  sendData: {
+    schema: sendDataSchema,
+    access: 'chat',
+    response: returns<null>(),
+    example: { topic: 'poll', payload: '{"question":"Encore?","answers":["yes","no"]}' },
+  },
 } as const satisfies Record<string, RequestSpec>;
 
 export type RequestEvent = keyof typeof REQUESTS;
@@ -122,6 +146,20 @@ export type RequestOf<E extends RequestEvent> =
 export type ParsedRequestOf<E extends RequestEvent> = z.output<Spec<E>['schema']>;
 /** What the ack of request E carries on success. */
 export type ResponseOf<E extends RequestEvent> = Exclude<Spec<E>['response'], undefined>;
+
+/** The declared example of request E, if it has one (the schema checks it in the tests too). */
+export function exampleOf<E extends RequestEvent>(event: E): RequestOf<E> | undefined {
+  const spec: RequestSpec = REQUESTS[event];
+  return spec.example as RequestOf<E> | undefined;
+}
+// Every example is a request of its own event (compile time; refinements are checked at run time).
+type ExampleOf<E extends RequestEvent> = Spec<E> extends { example: infer X } ? X : never;
+type MisdeclaredExample = {
+  [E in RequestEvent]: [ExampleOf<E>] extends [RequestOf<E>] ? never : E;
+}[RequestEvent];
+export const EXAMPLES_ARE_REQUESTS: [MisdeclaredExample] extends [never]
+  ? true
+  : MisdeclaredExample = true;
 
 export type ClientToServerEvents = {
   [E in RequestEvent]: (request: RequestOf<E>, ack: AckCallback<ResponseOf<E>>) => void;

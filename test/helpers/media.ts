@@ -19,6 +19,7 @@ import { WebRtcPeer } from '../../loadtest/peer.js';
 import {
   AUDIO_PAYLOAD_TYPE,
   VIDEO_PAYLOAD_TYPE,
+  audioLevelExtension,
   audioParameters,
   localSocket,
   randomSsrc,
@@ -49,6 +50,11 @@ export interface PublishTestMediaOptions {
   stageBy?: 'token' | 'raisedHand';
   /** Publish Opus too (default true). */
   audio?: boolean;
+  /**
+   * Announce the RFC 6464 audio level header extension and stamp every audio packet with this
+   * loudness (dBov, -127 silence .. 0 full scale); `setAudioLevel` changes it. Default: none.
+   */
+  audioLevelDbov?: number;
   /** ffmpeg's test pattern: default 320x240, 15 fps, 300 kbit/s, a keyframe every second. */
   width?: number;
   height?: number;
@@ -71,6 +77,8 @@ export interface TestPublisher {
   readonly trackIds: string[];
   /** RTP packets sent to the server so far. */
   sent(): PacketCounts;
+  /** With `audioLevelDbov`: the loudness the next audio packets carry (dBov). */
+  setAudioLevel(dBov: number): void;
   /** Stops ffmpeg, leaves the room (when still connected) and closes everything. Idempotent. */
   close(): Promise<void>;
 }
@@ -135,6 +143,11 @@ export async function publishTestMedia(options: PublishTestMediaOptions): Promis
       join,
       ...media.tracks,
       sent: () => ({ ...media.sent }),
+      setAudioLevel: (dBov) => {
+        if (media.audioLevel.dBov === undefined)
+          throw new Error('published without audioLevelDbov');
+        media.audioLevel.dBov = dBov;
+      },
       close: () => (closed ??= closeAll(signaling, cleanup)),
     };
   } catch (error) {
@@ -175,6 +188,8 @@ function onStage(socket: Signaling['socket'], timeoutMs: number): Approval {
 interface Publishing {
   tracks: { videoTrackId: string; audioTrackId: string | undefined; trackIds: string[] };
   sent: PacketCounts;
+  /** The loudness stamped on audio packets; undefined: no audio level extension. */
+  audioLevel: { dBov: number | undefined };
 }
 
 /** ICE + DTLS on the send transport, `produce`, then ffmpeg's RTP encrypted and sent on. */
@@ -196,6 +211,7 @@ async function publish(
   );
   const srtp = new SrtpSession(sessionConfig(peer.srtpKeys()));
   const withAudio = options.audio ?? true;
+  const audioLevel = { dBov: options.audioLevelDbov };
   const videoSsrc = randomSsrc();
   const audioSsrc = randomSsrc();
   const video = await signaling.request('produce', {
@@ -208,7 +224,7 @@ async function publish(
     ? await signaling.request('produce', {
         transportId: transport.id,
         kind: 'audio',
-        rtpParameters: audioParameters(audioSsrc),
+        rtpParameters: audioParameters(audioSsrc, audioLevel.dBov !== undefined),
         source: 'microphone',
       })
     : undefined;
@@ -220,6 +236,10 @@ async function publish(
       rtp = RtpPacket.deSerialize(packet);
     } catch {
       return;
+    }
+    if (kind === 'audio' && audioLevel.dBov !== undefined) {
+      rtp.header.extensions = [audioLevelExtension(audioLevel.dBov)];
+      rtp.header.extension = true;
     }
     peer.send(srtp.encrypt(rtp.payload, rtp.header));
     sent[kind]++;
@@ -254,7 +274,11 @@ async function publish(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const trackIds = audio ? [video.trackId, audio.trackId] : [video.trackId];
-  return { tracks: { videoTrackId: video.trackId, audioTrackId: audio?.trackId, trackIds }, sent };
+  return {
+    tracks: { videoTrackId: video.trackId, audioTrackId: audio?.trackId, trackIds },
+    sent,
+    audioLevel,
+  };
 }
 
 /** Joins `room` on `url` as a viewer and counts what arrives, every consumer resumed at once. */

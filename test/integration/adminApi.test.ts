@@ -226,6 +226,7 @@ describe('admin API and its OpenAPI document', function () {
         'patch /api/rooms/{room}/participants/{identity}': { metadata: 'x' },
         'post /api/rooms/{room}/participants/{identity}/tracks/{trackId}/mute': { muted: true },
         'post /api/rooms/{room}/participants/{identity}/stage': {},
+        'post /api/rooms/{room}/participants/{identity}/chat-mute': { muted: true },
         'post /api/tokens/revoke': { jti: 'some-id' },
       };
       const operations: { method: string; template: string; path: string; body: unknown }[] = [];

@@ -3,9 +3,12 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import {
   ERROR_CODES,
+  REQUESTS,
+  exampleOf,
   type ErrorCode,
   type JoinResponse,
   type ProduceResponse,
+  type RequestEvent,
   type RtpCapabilities,
   type TrackSource,
 } from '@livestage/protocol';
@@ -33,21 +36,27 @@ import { startTestServer, workerCounts, type TestServer } from '../helpers/serve
 // built from valid ones and then mutated (wrong types, strings up to ~60 KB — under the 64 KB
 // socket cap —, nesting up to ~1800 levels, __proto__/constructor keys, NaN/±Infinity/-0/negative/
 // float numbers, which JSON turns into null or keeps as they are, ids of other participants'
-// transports/tracks/consumers read from the server's state, random identities and sources).
+// transports/tracks/consumers and chat messages read from the server's state, random identities
+// and sources). A request without a base of its own here starts from the example declared with it
+// in the protocol (chat messages, reactions, data…), so a new request is fuzzed without an edit.
 // Some messages carry no ack, a non-function ack, or extra arguments: the server must ignore them.
 //
 // Invariant. The room must be exactly as it was before fuzzing — rooms, participants, roles, seats,
-// hands, invitations, per participant its transports, tracks (source, paused) and consumers, and
-// what the worker holds — after every batch of 40 messages. To keep that invariant exact while
+// hands, invitations, per participant its transports, tracks (source, paused), consumers and
+// whether its chat is muted, and what the worker holds — after every batch of 40 messages (the
+// chat's history is left out: messages come and go). To keep that invariant exact while
 // still letting legitimate requests through, each acked message is judged against the live server
 // state before it is sent (`judge`):
 //   - a request that cannot succeed for its sender is sent, and must be refused;
 //   - one that may succeed without changing the invariant (consumer pause/resume/preferences,
-//     connectTransport/restartIce on its own transport, resumeTrack) is sent, ok is accepted;
+//     connectTransport/restartIce on its own transport, resumeTrack, a chat message from a
+//     sender who may chat, a host deleting a message, and any request without a rule of its own
+//     here — reactions, data — as far as its role-table row allows) is sent, ok is accepted;
 //   - one that may succeed and can be undone is sent and, when accepted, undone at once by the
 //     same rules a client would use: produce → closeTrack, closeTrack → publish the same source
 //     again, pauseTrack → resumeTrack, raiseHand → lowerHand, inviteToStage → the invitee
-//     declines, muteParticipant → unmute (the rate-limited run holds these back instead);
+//     declines, muteParticipant → unmute, muteChat → the target's chat as it was (the
+//     rate-limited run holds these back instead);
 //   - one that may succeed irreversibly (join from the not-joined connection, leave, leaveStage
 //     by the guest, removeFromStage of the guest, and acting on a hand or invitation, which the
 //     restores above never leave pending) is held back and counted: it is the legitimate path,
@@ -101,13 +110,8 @@ const STANDARD_TRACKS: Record<string, { kind: 'audio' | 'video'; rtpParameters: 
   'other-host/camera': { kind: 'video', rtpParameters: vp8RtpParameters(44_440_000) },
 };
 
-const HOST_ONLY = new Set([
-  'approveHand',
-  'denyHand',
-  'inviteToStage',
-  'removeFromStage',
-  'muteParticipant',
-]);
+/** Requests declared for hosts alone: anyone else is FORBIDDEN. */
+const HOST_ONLY = new Set<string>(REQUEST_EVENTS.filter((e) => REQUESTS[e].access === 'host'));
 /** Requests naming one of the sender's own resources by id: anyone else's id is NOT_FOUND. */
 const ID_FIELD: Partial<Record<string, { field: string; pool: PoolName }>> = {
   connectTransport: { field: 'transportId', pool: 'transports' },
@@ -125,7 +129,7 @@ const INTERNALS = /\n\s+at |\bat \S+ \(|\.(ts|js|cc|cpp):\d|node_modules|server\
 // ---------------------------------------------------------------------------------------------
 // Generated messages
 
-type PoolName = 'transports' | 'tracks' | 'consumers' | 'identities';
+type PoolName = 'transports' | 'tracks' | 'consumers' | 'identities' | 'messages';
 type PickMode = 'own' | 'sameRoom' | 'otherRoom' | 'random';
 
 /** A value to be replaced, at send time, by a live id or identity from the server's state. */
@@ -245,7 +249,7 @@ const deepNesting = fc
 
 const refArb: fc.Arbitrary<Tagged> = fc
   .record({
-    ref: fc.constantFrom<PoolName>('transports', 'tracks', 'consumers', 'identities'),
+    ref: fc.constantFrom<PoolName>('transports', 'tracks', 'consumers', 'identities', 'messages'),
     mode: fc.constantFrom<PickMode>('own', 'sameRoom', 'otherRoom'),
     pick: fc.nat(),
   })
@@ -642,6 +646,7 @@ async function snapshot(fx: Fixture) {
           .map((t) => `${t.source}${t.producer.paused ? ':paused' : ''}`)
           .sort(),
         subscriptions: p.subscriptions.size,
+        chatMuted: room.chat.isMuted(p.identity),
       }));
     const { stage } = room.stage;
     return {
@@ -680,6 +685,7 @@ function pools(fx: Fixture): Record<PoolName, PoolItem[]> {
     tracks: [],
     consumers: [],
     identities: [],
+    messages: [],
   };
   for (const name of [ROOM, OTHER_ROOM]) {
     const room = fx.server.rooms.rooms.get(name);
@@ -702,6 +708,9 @@ function pools(fx: Fixture): Record<PoolName, PoolItem[]> {
         ),
       );
       result.consumers.push(...subscriptions.map((s) => item(s.consumer.id)));
+    }
+    for (const message of room.chat.history()) {
+      result.messages.push({ id: message.id, owner: message.from, room: name });
     }
   }
   return result;
@@ -866,9 +875,18 @@ function template(
       return { identity: id('identities') };
     case 'muteParticipant':
       return { identity: id('identities'), source: n.source, muted: n.muted };
-    default:
-      // leave, lowerHand, acceptInvite, declineInvite, leaveStage, and unknown events.
-      return {};
+    case 'deleteChatMessage':
+      return { id: id('messages') };
+    case 'muteChat':
+      return { identity: id('identities'), muted: n.muted };
+    default: {
+      // Requests that name nothing of the room: their declared example (leave, raiseHand, chat
+      // messages, reactions, data…); unknown events: nothing.
+      const example = (REQUEST_EVENTS as string[]).includes(event)
+        ? exampleOf(event as RequestEvent)
+        : undefined;
+      return example === undefined ? {} : structuredClone(example);
+    }
   }
 }
 
@@ -881,7 +899,8 @@ type Restore =
   | { kind: 'resumeTrack'; trackId: string }
   | { kind: 'lowerHand' }
   | { kind: 'decline'; identity: string }
-  | { kind: 'unmute'; identity: string; source: unknown };
+  | { kind: 'unmute'; identity: string; source: unknown }
+  | { kind: 'chatMute'; identity: string; muted: boolean };
 
 interface Verdict {
   /** The request may legitimately be accepted (an upper bound; it may still be refused). */
@@ -901,6 +920,7 @@ function judge(fx: Fixture, client: ClientName, event: string, w: unknown): Verd
   const field = (key: string): string | undefined =>
     typeof o[key] === 'string' ? (o[key] as string) : undefined;
   const stage = roomOf(fx, ROOM).stage.stage;
+  const { chat } = roomOf(fx, ROOM);
   if (!p.joined) {
     if (event === 'join')
       return isObject(w) && 'rtpCapabilities' in w ? { mayBeOk: true, irreversible: true } : NO;
@@ -973,9 +993,40 @@ function judge(fx: Fixture, client: ClientName, event: string, w: unknown): Verd
         ? { mayBeOk: true, restore: { kind: 'unmute', identity, source: o.source } }
         : NO;
     }
+    // Chat changes no state the invariant covers but the chat's mutes: the history is left out of
+    // it (messages come and go, a host deletes them).
+    case 'sendChatMessage':
+      return p.grants.canChat && !chat.isMuted(p.identity) ? HARMLESS : NO;
+    case 'deleteChatMessage':
+      return p.role === 'host' && chatHistoryHas(fx, field('id')) ? HARMLESS : NO;
+    case 'muteChat': {
+      const identity = field('identity');
+      if (p.role !== 'host' || !identity || !inRoom(fx, identity)) return NO;
+      return {
+        mayBeOk: true,
+        restore: { kind: 'chatMute', identity, muted: chat.isMuted(identity) },
+      };
+    }
     default:
-      return NO;
+      // Any other request of the protocol (reactions, data…): as far as its role row allows, and
+      // harmless. One that changed the state after all fails the batch's invariant check: it
+      // needs a case above (a restore, or held back).
+      return (REQUEST_EVENTS as string[]).includes(event) &&
+        mayEverSucceed(event, CLIENTS[client].actor)
+        ? HARMLESS
+        : NO;
   }
+}
+
+function chatHistoryHas(fx: Fixture, id: string | undefined): boolean {
+  return roomOf(fx, ROOM)
+    .chat.history()
+    .some((message) => message.id === id);
+}
+
+function inRoom(fx: Fixture, identity: string): boolean {
+  const participant = roomOf(fx, ROOM).participants.get(identity);
+  return participant !== undefined && participant.joined && !participant.closed;
 }
 
 async function undo(
@@ -1018,6 +1069,11 @@ async function undo(
     case 'unmute': {
       const unmute = { identity: restore.identity, source: restore.source, muted: false };
       await must(socket, 'muteParticipant', unmute, 'undo muteParticipant');
+      return;
+    }
+    case 'chatMute': {
+      const before = { identity: restore.identity, muted: restore.muted };
+      await must(socket, 'muteChat', before, 'undo muteChat');
       return;
     }
   }
@@ -1125,8 +1181,18 @@ async function send(
   if (HOST_ONLY.has(msg.event) && actor !== 'host') {
     expect(['INVALID_PAYLOAD', 'FORBIDDEN'], 'host-only request');
   }
-  if (msg.event === 'produce' && actor === 'audience') {
-    expect(['INVALID_PAYLOAD', 'FORBIDDEN'], 'audience publishing');
+  if (msg.event === 'sendChatMessage' && roomOf(fx, ROOM).chat.isMuted(identity)) {
+    expect(['INVALID_PAYLOAD', 'FORBIDDEN'], 'chat of a muted sender');
+  }
+  // A host's chat moderation names a message or someone that must exist in the room.
+  const text = (key: string) => String(isObject(wire) ? wire[key] : undefined);
+  if (actor === 'host' && code !== 'INVALID_PAYLOAD') {
+    if (msg.event === 'deleteChatMessage' && !chatHistoryHas(fx, text('id'))) {
+      expect(['NOT_FOUND'], 'no such message');
+    }
+    if (msg.event === 'muteChat' && !inRoom(fx, text('identity'))) {
+      expect(['NOT_FOUND'], 'no such participant');
+    }
   }
   const idField = ID_FIELD[msg.event];
   const named = isObject(wire) ? wire[idField?.field ?? ''] : undefined;
@@ -1340,6 +1406,10 @@ describe('fuzzing every signaling request (fast-check, real worker)', function (
     const server = await startTestServer({
       RATE_LIMIT_REQUESTS_PER_SECOND: '1000000',
       RATE_LIMIT_IP_REQUESTS_PER_SECOND: '1000000',
+      CHAT_ROOM_BUDGET: '1000000',
+      CHAT_SENDER_PER_SECOND: '1000000',
+      REACTIONS_PER_SECOND: '1000000',
+      DATA_PER_SECOND: '1000000',
     });
     try {
       const stats = await fuzz(server, 'no rate limits', MAIN_RUNS, false, findings);

@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Grants } from '../auth/grants.js';
+import { isInteractionMessage, type InteractionSend } from '../interaction/messages.js';
 import type { Logger } from '../logging/logger.js';
 import { Participant } from '../rooms/Participant.js';
 import type { Room, RoomClusterLink } from '../rooms/Room.js';
+import { ClusterInteraction } from './ClusterInteraction.js';
 import { memberStateOf, type MemberState } from './MemberState.js';
 import type { NodeRegistry } from './NodeRegistry.js';
 import type { Relay } from './Relay.js';
@@ -65,21 +67,34 @@ export class ClusterRoom implements RoomClusterLink {
   readonly #pulling = new Set<string>();
   /** Timers to clear on close: delayed stage forgets and pull retries. */
   readonly #forgetTimers = new Set<NodeJS.Timeout>();
+  /** Chat, reactions and data on the room's channel; the chat history and mutes in Redis. */
+  readonly #interaction: ClusterInteraction;
+  readonly sendInteraction: InteractionSend;
   #closed = false;
 
   constructor(room: Room, deps: ClusterRoomDeps) {
     this.#room = room;
     this.#deps = deps;
+    this.#interaction = new ClusterInteraction({
+      redis: deps.redis,
+      bus: deps.bus,
+      room: room.name,
+      historySize: room.chat.historySize,
+    });
+    this.sendInteraction = this.#interaction.send;
   }
 
   /** Listens to the room's channel, then takes in everyone already there. */
   async start(): Promise<void> {
     const { bus, redis, registry } = this.#deps;
     await bus.subscribe(this.#room.name, (message) => this.#onMessage(message));
-    const [members] = await Promise.all([
+    const [members, chat] = await Promise.all([
       redis.hgetall(membersKey(this.#room.name)),
+      this.#interaction.load(),
       registry.heartbeat(),
     ]);
+    // Messages heard since subscribing are kept after the stored ones (no duplicates).
+    this.#room.chat.restore(chat.history, chat.muted);
     for (const raw of Object.values(members)) {
       const member = JSON.parse(raw) as MemberState;
       // Left behind by a node that died before anyone cleaned up after it.
@@ -184,6 +199,7 @@ export class ClusterRoom implements RoomClusterLink {
     const body = message.body as PresenceMessage | { type: string };
     if (body.type === 'member') this.#applyMember((body as { member: MemberState }).member);
     else if (body.type === 'left') this.#applyLeft(body as { identity: string; node: string });
+    else if (isInteractionMessage(body)) this.#room.applyInteraction(body);
     else this.#deps.onOtherMessage(message);
   }
 

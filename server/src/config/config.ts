@@ -64,6 +64,17 @@ const envSchema = z.object({
   STAGE_HAND_TTL_MS: positiveInt.default(5 * 60_000),
   STAGE_INVITE_TTL_MS: positiveInt.default(60_000),
   QUALITY_REPORT_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
+  CHAT_HISTORY_SIZE: z.coerce.number().int().min(0).max(1_000).default(50),
+  CHAT_ROOM_BUDGET: positiveInt.default(40),
+  CHAT_BUDGET_WINDOW_MS: positiveInt.default(200),
+  CHAT_SENDER_PER_SECOND: positiveInt.default(5),
+  CHAT_BATCH_MIN_PARTICIPANTS: z.coerce.number().int().min(0).default(50),
+  CHAT_BATCH_MS: positiveInt.default(150),
+  REACTION_INTERVAL_MS: positiveInt.default(1_000),
+  REACTIONS_PER_SECOND: positiveInt.default(10),
+  DATA_PER_SECOND: positiveInt.default(20),
+  ACTIVE_SPEAKER_INTERVAL_MS: z.coerce.number().int().min(250).max(5_000).default(300),
+  ACTIVE_SPEAKER_THRESHOLD_DBOV: z.coerce.number().int().min(-127).max(0).default(-70),
   REDIS_URL: z.string().url().optional(),
   CLUSTER_NODE_URL: z.string().url().optional(),
   CLUSTER_HEARTBEAT_MS: positiveInt.default(2_000),
@@ -174,6 +185,15 @@ export interface Config {
     /** A quality report per room this often (ms); 0: none. */
     readonly reportIntervalMs: number;
   };
+  /** Chat, reactions and data messages (server/src/interaction). */
+  readonly interaction: InteractionLimits;
+  /** Active speakers (server/src/speakers): who speaks, measured on each room's origin router. */
+  readonly speakers: {
+    /** Measured and told at most this often (ms; mediasoup takes 250..5000). */
+    readonly intervalMs: number;
+    /** Quieter than this on average over an interval (dBov, -127..0) is not speaking. */
+    readonly thresholdDbov: number;
+  };
   /** GET /metrics asks for `Authorization: Bearer <token>` when one is set; open otherwise. */
   readonly metrics: { readonly token: string | undefined };
   readonly node: {
@@ -191,6 +211,28 @@ export interface Config {
     /** Events waiting per URL; past it the oldest waiting one is dropped (and counted). */
     readonly queueLimit: number;
   };
+}
+
+export interface InteractionLimits {
+  /** Room messages kept for newcomers (the join reply); private ones are never kept. */
+  readonly chatHistorySize: number;
+  /**
+   * Audience messages a room takes per window (per node in a cluster); past it they are refused
+   * with RATE_LIMITED. Hosts' and guests' messages always pass and do not count.
+   */
+  readonly chatRoomBudget: number;
+  readonly chatBudgetWindowMs: number;
+  /** One audience member's messages per second, so that one person cannot take the budget. */
+  readonly chatSenderPerSecond: number;
+  /** Past this many participants on a node, chat goes out in batches (one write per viewer). */
+  readonly chatBatchMinParticipants: number;
+  readonly chatBatchMs: number;
+  /** Reaction counts go out this often while there are any. */
+  readonly reactionIntervalMs: number;
+  /** One participant's reactions per second. */
+  readonly reactionsPerSecond: number;
+  /** One participant's data messages per second. */
+  readonly dataPerSecond: number;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -310,6 +352,21 @@ export function loadConfig(
       queueLimit: env.WEBHOOK_QUEUE_LIMIT,
     },
     quality: { reportIntervalMs: env.QUALITY_REPORT_INTERVAL_MS },
+    speakers: {
+      intervalMs: env.ACTIVE_SPEAKER_INTERVAL_MS,
+      thresholdDbov: env.ACTIVE_SPEAKER_THRESHOLD_DBOV,
+    },
+    interaction: {
+      chatHistorySize: env.CHAT_HISTORY_SIZE,
+      chatRoomBudget: env.CHAT_ROOM_BUDGET,
+      chatBudgetWindowMs: env.CHAT_BUDGET_WINDOW_MS,
+      chatSenderPerSecond: env.CHAT_SENDER_PER_SECOND,
+      chatBatchMinParticipants: env.CHAT_BATCH_MIN_PARTICIPANTS,
+      chatBatchMs: env.CHAT_BATCH_MS,
+      reactionIntervalMs: env.REACTION_INTERVAL_MS,
+      reactionsPerSecond: env.REACTIONS_PER_SECOND,
+      dataPerSecond: env.DATA_PER_SECOND,
+    },
   });
 }
 

@@ -30,6 +30,7 @@ export class Metrics {
   readonly signaling: SignalingMetrics;
   readonly #sampler: MediaSampler;
   readonly #stopLayerSwitches: () => void;
+  readonly #stopChatCount: () => void;
   readonly #eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
 
   constructor({ pool, rooms, sampleIntervalMs = 5_000, webhooks }: MetricsDeps) {
@@ -116,6 +117,19 @@ export class Metrics {
       registers,
     });
     this.#stopLayerSwitches = watchLayerSwitches(pool, () => layerSwitches.inc());
+
+    // Chat: messages accepted, and audience messages shed by a room's flood budget.
+    const chatMessages = new Counter({
+      name: 'livestage_chat_messages_total',
+      help: 'Chat messages accepted on this node (accepted) and refused by the flood budget (shed).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ['accepted', 'shed'] as const) chatMessages.inc({ outcome }, 0);
+    const countChat = (_room: string, outcome: 'accepted' | 'shed') =>
+      chatMessages.inc({ outcome });
+    rooms.events.on('chatMessage', countChat);
+    this.#stopChatCount = () => rooms.events.off('chatMessage', countChat);
 
     // Signaling.
     const joinSeconds = new Histogram({
@@ -210,6 +224,7 @@ export class Metrics {
   close(): void {
     this.#sampler.close();
     this.#stopLayerSwitches();
+    this.#stopChatCount();
     this.#eventLoop.disable();
   }
 }

@@ -1,7 +1,11 @@
 import type { types } from 'mediasoup';
 import type { JoinResponse, TrackSource } from '@livestage/protocol';
-import type { Config } from '../config/config.js';
+import type { Config, InteractionLimits } from '../config/config.js';
 import { AppError } from '../errors.js';
+import { isInteractionMessage, type InteractionSend } from '../interaction/messages.js';
+import { RoomChat } from '../interaction/RoomChat.js';
+import { RoomData } from '../interaction/RoomData.js';
+import { RoomReactions } from '../interaction/RoomReactions.js';
 import type { Logger } from '../logging/logger.js';
 import { closedInWorker } from '../media/closedInWorker.js';
 import { ProducerLiveness, type LivenessOptions } from '../media/ProducerLiveness.js';
@@ -25,6 +29,11 @@ import type { RoomRouter, RoomRouters } from './RoomRouters.js';
 import { RoomStage } from './RoomStage.js';
 import { RoomEvents } from './RoomEvents.js';
 import type { StageSyncFactory } from './StageSync.js';
+import {
+  DEFAULT_SPEAKER_OPTIONS,
+  RoomSpeakers,
+  type SpeakerOptions,
+} from '../speakers/RoomSpeakers.js';
 
 /**
  * In a cluster, how the room tells the other nodes about its own participants (not the stand-ins
@@ -39,6 +48,8 @@ export interface RoomClusterLink {
    * need, for the track's own node to count as one more consumer's need.
    */
   relayNeed(publisher: Participant, trackId: string, maxSpatialLayer: number): void;
+  /** Chat, reactions and data to every node of the room, each applying them (applyInteraction). */
+  readonly sendInteraction?: InteractionSend;
 }
 
 export interface RoomOptions {
@@ -54,6 +65,10 @@ export interface RoomOptions {
   stageSync?: StageSyncFactory;
   /** Observers of what happens here (metrics, webhooks). */
   events?: RoomEvents;
+  /** Chat, reactions and data messages. */
+  interaction: InteractionLimits;
+  /** Active speaker measurement (ACTIVE_SPEAKER_*); default 300 ms, -70 dBov. */
+  speakers?: SpeakerOptions;
 }
 
 /** A transport asked of a worker that dies meanwhile is asked again of the next router. */
@@ -97,6 +112,11 @@ export class Room {
   readonly stage: RoomStage;
   readonly routers: RoomRouters;
   readonly lifecycle: RoomEvents;
+  readonly chat: RoomChat;
+  readonly reactions: RoomReactions;
+  readonly data: RoomData;
+  /** Who speaks (microphones on the origin router), told to the local participants. */
+  readonly speakers: RoomSpeakers;
   readonly #options: RoomOptions;
   readonly #liveness: ProducerLiveness;
   readonly #dynacast: Dynacast;
@@ -127,10 +147,46 @@ export class Room {
       options.limits.viewerCountIntervalMs,
     );
     this.#viewerCountTimer.unref();
+    // In one process an interaction message is applied at once; in a cluster, as the bus brings it.
+    const send: InteractionSend = async (message) => {
+      const viaCluster = this.#cluster?.sendInteraction;
+      if (viaCluster) await viaCluster(message);
+      else this.applyInteraction(message);
+    };
+    const limits = options.interaction;
+    this.chat = new RoomChat({
+      room: this,
+      limits,
+      send,
+      onAccepted: () => this.lifecycle.tell('chatMessage', this.name, 'accepted'),
+      onShed: () => this.lifecycle.tell('chatMessage', this.name, 'shed'),
+    });
+    this.reactions = new RoomReactions({
+      room: this,
+      intervalMs: limits.reactionIntervalMs,
+      perSecond: limits.reactionsPerSecond,
+      send,
+      log: options.log,
+    });
+    this.data = new RoomData({ room: this, perSecond: limits.dataPerSecond, send });
+    this.speakers = new RoomSpeakers({
+      routers: options.routers,
+      participants: this.participants,
+      options: options.speakers ?? DEFAULT_SPEAKER_OPTIONS,
+      log: options.log,
+    });
   }
 
   attachCluster(link: RoomClusterLink): void {
     this.#cluster = link;
+  }
+
+  /** Chat, reactions or data that every node of the room delivers to its own participants. */
+  applyInteraction(message: unknown): void {
+    if (this.#closed || !isInteractionMessage(message)) return;
+    if (message.type === 'reactions') this.reactions.apply(message);
+    else if (message.type === 'data') this.data.apply(message);
+    else this.chat.apply(message);
   }
 
   /** Participants connected to this node (not stand-ins for other nodes'). */
@@ -171,6 +227,7 @@ export class Room {
    * everyone else's reset finds its transports alive and does nothing.
    */
   routersChanged(): void {
+    this.speakers.routersChanged();
     for (const participant of this.participants.values()) this.#scheduleMediaReset(participant);
   }
 
@@ -278,6 +335,7 @@ export class Room {
       recvTransport: recvTransport ? transportOptions(recvTransport) : null,
       sendTransport: sendTransport ? transportOptions(sendTransport) : null,
       viewerCount: this.#viewerCount(),
+      chat: this.chat.stateFor(participant),
     };
   }
 
@@ -458,6 +516,8 @@ export class Room {
       producer.close();
       throw error;
     }
+    // Screen-share audio is not someone speaking.
+    if (source === 'microphone') this.speakers.add(publisher.identity, producer);
     producer.observer.once('close', () => {
       this.#dynacast.forget(producer.id);
       if (publisher.tracks.delete(producer.id)) {
@@ -780,10 +840,13 @@ export class Room {
     this.#closed = true;
     clearInterval(this.#viewerCountTimer);
     this.stage.close();
+    this.chat.close();
+    this.reactions.close();
     for (const participant of this.participants.values()) participant.close();
     this.participants.clear();
     this.#liveness.stop();
     this.#dynacast.close();
+    this.speakers.close();
     this.routers.close();
   }
 

@@ -16,6 +16,8 @@ export interface RoomLifecycle {
   handRaised: [room: string, hand: HandRequest];
   stageJoined: [room: string, identity: string];
   stageLeft: [room: string, identity: string];
+  /** A chat message accepted here, or shed by the room's flood budget (RATE_LIMITED). */
+  chatMessage: [room: string, outcome: 'accepted' | 'shed'];
 }
 
 /** An observer that throws must not break a room: its error is reported, not propagated. */

@@ -133,7 +133,9 @@ export class RoomRegistry {
       mediaConfig: this.#config.media,
       limits: this.#config.rooms,
       stageLimits: this.#config.stage,
+      interaction: this.#config.interaction,
       liveness: this.#config.liveness,
+      speakers: this.#config.speakers,
       log,
       onEmpty: (empty) => this.#scheduleClose(empty),
     });

@@ -9,6 +9,7 @@ import { openApiDocument } from '../openapi.js';
 import { rateLimitPerIp, type HttpRateLimit } from '../rateLimit.js';
 import { EXTERNALLY_REGISTERED_ROUTES } from '../routeCatalog.js';
 import { defineRoute, mountRoutes, type RouteSpec } from '../routeTable.js';
+import { chatRoutes } from './chat.js';
 import { roomRoutes } from './rooms.js';
 
 export interface AdminApiDeps {
@@ -52,7 +53,11 @@ function tokenRoutes(revocations: TokenRevocations | undefined): RouteSpec[] {
  * other modules register (routeCatalog.ts).
  */
 export function adminApi({ config, rooms, revocations, rateLimit }: AdminApiDeps): Router {
-  const served: RouteSpec[] = [...roomRoutes({ rooms, revocations }), ...tokenRoutes(revocations)];
+  const served: RouteSpec[] = [
+    ...roomRoutes({ rooms, revocations }),
+    ...chatRoutes({ rooms }),
+    ...tokenRoutes(revocations),
+  ];
   let document: unknown;
   const documentRoute: RouteSpec = defineRoute({
     method: 'get',
