@@ -1,7 +1,7 @@
 // Payloads of the signaling contract: what requests answer and what the server sends.
 import type { types as mediasoupTypes } from 'mediasoup-client';
 import type { ErrorBody } from './errors.js';
-import type { ChatState } from './interaction.js';
+import type { ChatState, Speaker } from './interaction.js';
 
 export type RtpCapabilities = mediasoupTypes.RtpCapabilities;
 export type RtpParameters = mediasoupTypes.RtpParameters;
@@ -74,6 +74,8 @@ export interface JoinResponse {
   viewerCount: number;
   /** The room's recent chat and whether this participant may write in it. */
   chat: ChatState;
+  /** Who speaks now, loudest first (then `activeSpeakersChanged` events). */
+  speakers: Speaker[];
 }
 
 export interface ConnectTransportRequest {

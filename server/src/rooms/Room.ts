@@ -336,6 +336,7 @@ export class Room {
       sendTransport: sendTransport ? transportOptions(sendTransport) : null,
       viewerCount: this.#viewerCount(),
       chat: this.chat.stateFor(participant),
+      speakers: this.speakers.current.speakers,
     };
   }
 
