@@ -1,11 +1,7 @@
 // One headless audience member: a token from the REST API, the socket.io join, a receive-only
 // WebRTC transport (ICE + DTLS, no decryption), and every consumer the server announces resumed
 // at once, as a page that shows every track does.
-import type {
-  ConsumerInfo,
-  QualityPreference,
-  TransportOptions,
-} from '@livestage/protocol';
+import type { ConsumerInfo, QualityPreference, TransportOptions } from '@livestage/protocol';
 import { receiveOnlyCapabilities } from './capabilities.js';
 import type { DtlsCertificate } from './certificate.js';
 import { WebRtcPeer } from './peer.js';

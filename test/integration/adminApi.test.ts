@@ -4,12 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import jwt from 'jsonwebtoken';
 import type { z } from 'zod';
-import type {
-  ErrorBody,
-  Kicked,
-  ParticipantInfo,
-  ProduceResponse,
-} from '@livestage/protocol';
+import type { ErrorBody, Kicked, ParticipantInfo, ProduceResponse } from '@livestage/protocol';
 import { TokenRevocations } from '../../server/src/auth/TokenRevocations.js';
 import type { ClusterNode } from '../../server/src/cluster/ClusterNode.js';
 import { errorHandler } from '../../server/src/http/errorHandler.js';

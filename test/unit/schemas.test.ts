@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import * as mediasoup from 'mediasoup';
 import type { z } from 'zod';
-import {
-  connectTransportSchema,
-  joinSchema,
-  produceSchema,
-} from '@livestage/protocol';
+import { connectTransportSchema, joinSchema, produceSchema } from '@livestage/protocol';
 import { opusRtpParameters, vp8RtpParameters } from '../helpers/client.js';
 
 // What a real client sent: Chromium 156 with mediasoup-client 3.18.7 and the SDK (a host page

@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { RemoteParticipant } from '../../client-sdk/src/participants.js';
-import type {
-  HandRequest,
-  Role,
-  StageInfo,
-  StageMember,
-  StageInvite,
-} from '@livestage/protocol';
+import type { HandRequest, Role, StageInfo, StageMember, StageInvite } from '@livestage/protocol';
 import { StageState } from '../../client-sdk/src/StageState.js';
 
 const SELF = 'me';

@@ -1,10 +1,4 @@
-import type {
-  HandRequest,
-  Role,
-  StageInvite,
-  StageSource,
-  TrackSource,
-} from '@livestage/protocol';
+import type { HandRequest, Role, StageInvite, StageSource, TrackSource } from '@livestage/protocol';
 import { AppError } from '../errors.js';
 
 export const STAGE_SOURCES: readonly StageSource[] = ['microphone', 'camera', 'screen'];
