@@ -164,3 +164,14 @@ export const EXAMPLES_ARE_REQUESTS: [MisdeclaredExample] extends [never]
 export type ClientToServerEvents = {
   [E in RequestEvent]: (request: RequestOf<E>, ack: AckCallback<ResponseOf<E>>) => void;
 };
+
+// Names for some requests' payloads (the schemas are the declaration).
+export type TrackRequest = RequestOf<'closeTrack'>;
+export type ConsumerPreferencesRequest = RequestOf<'setConsumerPreferences'>;
+export type RaiseHandRequest = RequestOf<'raiseHand'>;
+export type StageTargetRequest = RequestOf<'denyHand'>;
+export type StageSeatRequest = RequestOf<'approveHand'>;
+export type MuteParticipantRequest = RequestOf<'muteParticipant'>;
+export type RestartIceRequest = RequestOf<'restartIce'>;
+export type SendChatMessageRequest = RequestOf<'sendChatMessage'>;
+export type SendDataRequest = RequestOf<'sendData'>;

@@ -164,7 +164,9 @@ export const consumerSchema = z.object({ consumerId: id }).strict();
 export const consumerPreferencesSchema = z
   .object({
     consumerId: id,
+    /** Explicit cap chosen by the viewer; 'auto' lets the viewport decide. */
     quality: z.enum(['low', 'medium', 'high', 'auto']).optional(),
+    /** Rendered size of the element the video is attached to, in CSS pixels × devicePixelRatio. */
     viewport: z
       .object({
         width: z.number().int().min(0).max(16384),

@@ -94,23 +94,11 @@ export interface ProduceResponse {
   trackId: string;
 }
 
-export interface TrackRequest {
-  trackId: string;
-}
-
 export interface ConsumerRequest {
   consumerId: string;
 }
 
 export type QualityPreference = 'low' | 'medium' | 'high' | 'auto';
-
-export interface ConsumerPreferencesRequest {
-  consumerId: string;
-  /** Explicit cap chosen by the viewer; 'auto' lets the viewport decide. */
-  quality?: QualityPreference;
-  /** Rendered size of the element the video is attached to, in CSS pixels × devicePixelRatio. */
-  viewport?: { width: number; height: number };
-}
 
 /** A consumer the server created for this participant; it starts paused until resumed. */
 export interface ConsumerInfo {
@@ -201,30 +189,6 @@ export interface RoleChanged {
 export interface MutedByHost {
   source: StageSource;
   muted: boolean;
-}
-
-export interface RaiseHandRequest {
-  message?: string;
-}
-
-export interface StageTargetRequest {
-  identity: string;
-}
-
-export interface StageSeatRequest {
-  identity: string;
-  /** Defaults to microphone and camera. */
-  sources?: StageSource[];
-}
-
-export interface MuteParticipantRequest {
-  identity: string;
-  source: StageSource;
-  muted: boolean;
-}
-
-export interface RestartIceRequest {
-  transportId: string;
 }
 
 export interface RestartIceResponse {
