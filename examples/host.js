@@ -1,6 +1,8 @@
+import { ChatPanel } from './chat-panel.js';
 import { devToken, roomFromUrl, serverUrls } from './common.js';
 import { HostPanels } from './host-panels.js';
-import { StageGrid } from './stage-ui.js';
+import { ReactionCounts } from './reactions-ui.js';
+import { StageGrid, speakingIdentities } from './stage-ui.js';
 
 const { LiveRoom } = window.Livestage;
 const $ = (id) => document.getElementById(id);
@@ -14,7 +16,18 @@ const panels = new HostPanels({
   audience: 'audience',
   log: 'stage-log',
 });
-const state = { room: null, camera: null, mic: null, screen: null, grid, panels };
+const chat = new ChatPanel(
+  {
+    list: 'chat-messages',
+    form: 'chat-form',
+    input: 'chat-input',
+    send: 'chat-send',
+    status: 'chat-status',
+  },
+  { moderate: true },
+);
+const reactions = new ReactionCounts($('reaction-counts'));
+const state = { room: null, camera: null, mic: null, screen: null, grid, panels, chat };
 window.livestageHost = state; // for tests and the curious
 
 $('room').value = roomFromUrl();
@@ -51,6 +64,7 @@ async function goLive() {
     room.on('trackSubscribed', (track, participant) => grid.addTrack(track, participant));
     room.on('trackUnsubscribed', (track) => grid.removeTrack(track));
     room.on('qualityChanged', (track, layer) => grid.setQuality(track, layer));
+    room.on('activeSpeakersChanged', () => grid.setSpeaking(speakingIdentities(room)));
     room.on('error', (error) => panels.say(`error: ${error.message}`));
     room.on('reconnecting', () => setStatus('reconnecting…'));
     room.on('reconnected', () => {
@@ -62,8 +76,11 @@ async function goLive() {
       setStatus(`offline (${reason})`);
       setLive(false);
       grid.update({ members: [], maxGuests: 0 });
+      grid.setSpeaking([]);
     });
     panels.attach(room);
+    chat.attach(room);
+    reactions.attach(room);
     state.camera = await room.publishCamera({ resolution: '720p', simulcast: true });
     state.camera.attach($('preview'));
     state.mic = await room.publishMicrophone();

@@ -70,6 +70,13 @@ export async function act(button, action, onError) {
   }
 }
 
+/** Who speaks now (participant.isSpeaking), this client included. */
+export function speakingIdentities(room) {
+  return [room.localParticipant, ...room.participants.values()]
+    .filter((participant) => participant.isSpeaking)
+    .map((participant) => participant.identity);
+}
+
 export function errorText(error) {
   return error && error.code ? `${error.code}: ${error.message}` : String(error);
 }
@@ -88,6 +95,8 @@ export class StageGrid {
   #localTile;
   #ownsLocalTile;
   #localTrack = null;
+  /** Identities whose tiles are highlighted: they speak. */
+  #speaking = new Set();
 
   /**
    * @param grid element that holds the tiles
@@ -145,6 +154,12 @@ export class StageGrid {
     for (const node of [...this.#grid.children, ...this.#audio.children]) {
       if (node.dataset.trackId === track.id) node.remove();
     }
+    this.#render();
+  }
+
+  /** Highlights the tiles of these identities (the room's active speakers). */
+  setSpeaking(identities) {
+    this.#speaking = new Set(identities);
     this.#render();
   }
 
@@ -224,6 +239,9 @@ export class StageGrid {
     }
     for (const placeholder of this.#grid.querySelectorAll('.tile.placeholder')) {
       if (withTile.has(placeholder.dataset.identity)) placeholder.remove();
+    }
+    for (const tile of this.#grid.children) {
+      tile.classList.toggle('speaking', this.#speaking.has(tile.dataset.identity));
     }
   }
 }

@@ -1,12 +1,30 @@
+import { ChatPanel } from './chat-panel.js';
 import { devToken, paramFromUrl, roomFromUrl, serverUrls } from './common.js';
-import { StageGrid, act, errorText, formatWait, sourcesText } from './stage-ui.js';
+import { ReactionBar } from './reactions-ui.js';
+import {
+  StageGrid,
+  act,
+  errorText,
+  formatWait,
+  sourcesText,
+  speakingIdentities,
+} from './stage-ui.js';
 
 const { LiveRoom } = window.Livestage;
 const $ = (id) => document.getElementById(id);
 const grid = new StageGrid($('stage'), $('remote-audio'), { audioMuted: true });
+const chat = new ChatPanel({
+  list: 'chat-messages',
+  form: 'chat-form',
+  input: 'chat-input',
+  send: 'chat-send',
+  status: 'chat-status',
+});
+const reactionBar = new ReactionBar($('reactions-bar'), (text) => chat.say(`reaction: ${text}`));
 const state = {
   room: null,
   grid,
+  chat,
   handRaised: false,
   /** A host approved this viewer's hand; the role change is on its way. */
   comingOnStage: false,
@@ -151,6 +169,7 @@ async function watch() {
     room.on('trackSubscribed', (track, participant) => grid.addTrack(track, participant));
     room.on('trackUnsubscribed', (track) => grid.removeTrack(track));
     room.on('qualityChanged', (track, layer) => grid.setQuality(track, layer));
+    room.on('activeSpeakersChanged', () => grid.setSpeaking(speakingIdentities(room)));
     room.on('stageChanged', (stage) => {
       grid.update(stage);
       updateControls();
@@ -179,8 +198,11 @@ async function watch() {
       state.handRaised = false;
       hideInvite();
       grid.update({ members: [], maxGuests: 0 });
+      grid.setSpeaking([]);
       syncLocalTracks();
     });
+    chat.attach(room);
+    reactionBar.attach(room);
     grid.update(room.stage);
     $('mute').disabled = false;
     $('status').textContent = `watching “${room.roomName}”`;

@@ -1,26 +1,33 @@
 import type { Device } from 'mediasoup-client';
 import type { PublishCameraOptions } from './capture.js';
+import { Chat, type SendChatOptions } from './Chat.js';
+import { DataMessages, type SendDataOptions } from './DataMessages.js';
 import { createDevice, prepareDevice } from './device.js';
 import type { LiveStageError } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { connectToAny, type LiveSocket } from './nodeConnection.js';
 import { LocalParticipant, type RemoteParticipant } from './participants.js';
 import type {
+  ChatMessage,
   HandRequest,
   JoinResponse,
+  Reaction,
   Role,
+  Speaker,
   StageInfo,
   StageInvite,
   StageSource,
   Welcome,
 } from './protocol.js';
 import { Publishing } from './Publishing.js';
+import { Reactions } from './Reactions.js';
 import { Reconnection } from './Reconnection.js';
 import type { RoomContext } from './roomContext.js';
 import type { DisconnectReason, LiveRoomEvents } from './roomEvents.js';
 import { Roster } from './Roster.js';
 import { sessionOf, type ConnectOptions, type Session } from './session.js';
 import { Signaling } from './Signaling.js';
+import { Speakers } from './Speakers.js';
 import { Stage, type StageSeatOptions } from './Stage.js';
 import { Subscriptions } from './Subscriptions.js';
 import { markStep } from './timing.js';
@@ -28,14 +35,17 @@ import type { LocalTrack } from './tracks/LocalTrack.js';
 import { Transports } from './Transports.js';
 
 export type { PublishCameraOptions } from './capture.js';
+export type { SendChatOptions } from './Chat.js';
+export type { SendDataOptions } from './DataMessages.js';
 export type { ConnectOptions } from './session.js';
 export type { DisconnectReason, LiveRoomEvents } from './roomEvents.js';
 export type { StageSeatOptions } from './Stage.js';
 
 /**
  * The one object a developer holds: a connection to a live room. A thin front: each job is a
- * part of its own (roster, subscriptions, publishing, stage, transports, reconnection) that
- * hears the server's events it owns through the signaling connection.
+ * part of its own (roster, subscriptions, publishing, stage, transports, reconnection, chat,
+ * reactions, speakers, data messages) that hears the server's events it owns through the
+ * signaling connection.
  */
 export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   readonly localParticipant: LocalParticipant;
@@ -50,6 +60,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   readonly #publishing: Publishing;
   readonly #stage: Stage;
   readonly #reconnection: Reconnection;
+  readonly #chat: Chat;
+  readonly #reactions: Reactions;
+  readonly #speakers: Speakers;
+  readonly #data: DataMessages;
   /** Undoes #leaveWithPage. */
   #stopLeavingWithPage: (() => void) | undefined;
 
@@ -94,6 +108,10 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
       join: (takeParticipants) => this.#join(takeParticipants),
       teardown: (reason, error) => this.#teardown(reason, error),
     });
+    this.#chat = new Chat(context);
+    this.#reactions = new Reactions(context);
+    this.#speakers = new Speakers(context, this.participants);
+    this.#data = new DataMessages(context);
     this.#signaling.on('qualityReport', (report) => this.emit('qualityReport', report));
   }
 
@@ -168,6 +186,60 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   /** What this client may publish while on stage (empty in the audience). */
   get stageSources(): StageSource[] {
     return this.#stage.sources;
+  }
+
+  /**
+   * The chat as this client has it, oldest first: the room's last messages (the join reply's,
+   * kept up to date; deleted ones leave it) and this client's private messages. A copy.
+   */
+  get chatHistory(): ChatMessage[] {
+    return this.#chat.history;
+  }
+
+  /** A host muted this client's chat (sending is refused with FORBIDDEN until unmuted). */
+  get chatMuted(): boolean {
+    return this.#chat.muted;
+  }
+
+  /** Who speaks now, loudest first (the server's last report). */
+  get activeSpeakers(): Speaker[] {
+    return this.#speakers.current;
+  }
+
+  /**
+   * Sends plain text (at most MAX_CHAT_TEXT_LENGTH characters, no control characters) to the
+   * room, or privately `to` one participant. Needs the canChat grant. Resolves with the message
+   * as the server stamped it; `chatMessage` tells it too (once).
+   */
+  async sendChatMessage(text: string, options: SendChatOptions = {}): Promise<ChatMessage> {
+    return this.#chat.send(text, options);
+  }
+
+  /** Hosts: the message leaves everyone's screen and the history. */
+  async deleteChatMessage(id: string): Promise<void> {
+    await this.#chat.delete(id);
+  }
+
+  /** Hosts: the participant can no longer chat (FORBIDDEN) until unmuted. */
+  async muteChat(identity: string, muted = true): Promise<void> {
+    await this.#chat.setMuted(identity, muted);
+  }
+
+  async unmuteChat(identity: string): Promise<void> {
+    await this.#chat.setMuted(identity, false);
+  }
+
+  /** One of REACTIONS; the room hears counts about once a second (`reactions`). */
+  async sendReaction(emoji: Reaction): Promise<void> {
+    await this.#reactions.send(emoji);
+  }
+
+  /**
+   * An application's message (text, JSON usually; at most MAX_DATA_PAYLOAD_BYTES) to the room or
+   * to some participants, who get `dataReceived`. In order per sender; rate-limited.
+   */
+  async sendData(payload: string, options: SendDataOptions): Promise<void> {
+    await this.#data.send(payload, options);
   }
 
   async raiseHand(message?: string): Promise<HandRequest> {
@@ -270,6 +342,8 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
     this.#publishing.takeHostMutes();
     this.localParticipant.role = joined.self.role;
     this.#roster.setViewerCount(joined.viewerCount);
+    this.#chat.reset(joined.chat);
+    this.#speakers.reset(joined.speakers);
     this.#transports.open(joined.recvTransport, joined.sendTransport);
   }
 

@@ -1,14 +1,18 @@
 import type { LiveStageError } from './errors.js';
 import type { RemoteParticipant } from './participants.js';
 import type {
+  ChatMessage,
+  DataMessage,
   HandLowered,
   HandRequest,
   InviteEnded,
   QualityReport,
+  ReactionCounts,
   Role,
   RoleChanged,
   StageInfo,
   StageInvite,
+  Speaker,
   StageSource,
   TrackInfo,
 } from './protocol.js';
@@ -69,6 +73,22 @@ export interface LiveRoomEvents {
    * bitrate, loss and score, and each viewer's layer, bitrate, loss, RTT and score.
    */
   qualityReport: [report: QualityReport];
+  /**
+   * A chat message, once each, oldest first: the room's, and private ones to or from this
+   * client (its own too, as soon as either the server's copy or the send's answer comes). After a
+   * rejoin, the ones missed while away. The join's history is in LiveRoom.chatHistory instead.
+   */
+  chatMessage: [message: ChatMessage];
+  /** A host (or 'admin', the REST API) deleted a message: take it off the screen. */
+  chatMessageDeleted: [id: string, by: string];
+  /** A host muted or unmuted someone's chat: told to that participant and to hosts. */
+  chatMuted: [identity: string, muted: boolean];
+  /** Reactions the room sent in the last `windowMs`, about once a second while any arrive. */
+  reactions: [counts: ReactionCounts['counts'], windowMs: number];
+  /** Who speaks now, loudest first (empty: nobody); see also participant.isSpeaking. */
+  activeSpeakersChanged: [speakers: Speaker[]];
+  /** An application's data message from another participant (see LiveRoom.sendData). */
+  dataReceived: [message: DataMessage];
   /** Something went wrong outside any call the app made (e.g. publishing on stage). */
   error: [error: Error];
 }
