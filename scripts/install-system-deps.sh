@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages livestage needs: the libraries the mediasoup worker builds against, the build
-# tools, Chromium and iptables (network cuts) for the e2e tests, ffmpeg for the load tester's
+# tools, Chromium, an emoji font (reactions in screenshots) and iptables (network cuts) for the e2e tests, ffmpeg for the load tester's
 # publisher (VP8/Opus test source), redis-server for the cluster tests (each test starts its own
 # on a free port and never uses the system service); plus meson >= 1.1 (Debian's is 1.0).
 # Idempotent and quick when everything is there. Needs root (or sudo) only when something is
@@ -8,7 +8,7 @@
 set -euo pipefail
 
 packages=(libuv1-dev libssl-dev libsrtp2-dev libusrsctp-dev libabsl-dev nlohmann-json3-dev
-  ninja-build pkg-config g++ python3-pip chromium iptables ffmpeg redis-server)
+  ninja-build pkg-config g++ python3-pip chromium fonts-noto-color-emoji iptables ffmpeg redis-server)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
