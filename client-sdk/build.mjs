@@ -1,4 +1,4 @@
-// Builds the SDK: dist/index.js (ESM, dependencies external) + .d.ts for bundlers, and
+// Builds the SDK: dist/index.js (ESM, the npm dependencies external) + .d.ts for bundlers, and
 // dist/browser/livestage.js (one file, global `Livestage`) that the server serves at /sdk/.
 // `--browser-only` skips the ESM build and the declarations (what the examples need).
 import { execFileSync } from 'node:child_process';
@@ -30,7 +30,9 @@ if (!browserOnly) {
     bundle: true,
     format: 'esm',
     platform: 'browser',
-    packages: 'external',
+    // Only what package.json installs with the SDK. @livestage/protocol is bundled: its exports
+    // are TypeScript sources, which nothing outside this monorepo could load at run time.
+    external: ['mediasoup-client', 'socket.io-client'],
     target: ['es2022'],
     sourcemap: true,
     logLevel: 'warning',

@@ -189,8 +189,9 @@ export class LiveRoom extends TypedEmitter<LiveRoomEvents> {
   }
 
   /**
-   * The chat as this client has it, oldest first: the room's last messages (the join reply's,
-   * kept up to date; deleted ones leave it) and this client's private messages. A copy.
+   * The chat as this client has it, in arrival order: the room's last messages (the join
+   * reply's, as many as the room keeps, kept up to date; deleted ones leave it) and this
+   * client's last 50 private messages (which take no room message's place). A copy.
    */
   get chatHistory(): ChatMessage[] {
     return this.#chat.history;

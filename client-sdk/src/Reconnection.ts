@@ -202,8 +202,10 @@ export class Reconnection {
    * whole audience must not arrive at once), a new connection joins there while media still
    * flows here; on its answer the media switches as after a media reset (remote tracks are
    * resubscribed, local ones republished), then the old connection closes. Nobody, the app
-   * included, sees this participant leave or join. If the other node cannot be reached, this one
-   * is used until it closes, and reconnecting takes over as usual.
+   * included, sees this participant leave or join. Until the new node's join answer, chat, data
+   * and chat mutes are heard from both connections (Signaling.onPreviousDuringMove). If the
+   * other node cannot be reached, this one is used until it closes, and reconnecting takes over
+   * as usual.
    */
   #moveAway(socket: LiveSocket, deadlineMs: number, moveTo: string | undefined): void {
     if (this.#moving || this.#reconnecting || socket !== this.#context.signaling.socket) return;
@@ -241,7 +243,12 @@ export class Reconnection {
     try {
       subscriptions.forgetAnnounced();
       publishing.holdForRepublish();
-      await join((joined) => roster.keep(joined.participants));
+      // Until this answer, the previous node's chat and data still count (onPreviousDuringMove):
+      // this participant was not in the new node's room before its join.
+      await join((joined) => {
+        signaling.hearPreviousNoMore();
+        roster.keep(joined.participants);
+      });
       this.#resumeCredential = reached.welcome.resumeCredential;
       await publishing.republishInOrder();
     } catch (error) {

@@ -17,6 +17,8 @@ export class Signaling {
   #leaving: LiveSocket | undefined;
   readonly #timeoutMs: number;
   readonly #wirings: ((socket: LiveSocket) => void)[] = [];
+  /** What the previous node's connection is still heard for during a move. */
+  readonly #previousWirings: ((socket: LiveSocket) => void)[] = [];
   #ended = false;
 
   constructor(socket: LiveSocket, timeoutMs: number) {
@@ -52,6 +54,16 @@ export class Signaling {
     wire(this.#socket);
   }
 
+  /**
+   * During a move, `listener` hears `event` from the previous node's connection too, from the
+   * moment the new connection takes over until hearPreviousNoMore() (the new node's join answer):
+   * what the previous node sends meanwhile (to a participant the new node did not have yet) is
+   * not lost. What happens after the new node's join comes from both nodes: dedupe it.
+   */
+  onPreviousDuringMove<E extends ServerEvent>(event: E, listener: ServerToClientEvents[E]): void {
+    this.#previousWirings.push((socket) => socket.on(event, listener as never));
+  }
+
   async request<E extends RequestEvent>(event: E, payload: RequestOf<E>): Promise<ResponseOf<E>> {
     let response: Ack<ResponseOf<E>>;
     try {
@@ -75,13 +87,24 @@ export class Signaling {
     return previous;
   }
 
-  /** A move: `socket` takes over, the previous connection stays open (deaf) until released. */
+  /**
+   * A move: `socket` takes over; the previous connection stays open until released, heard only
+   * for what onPreviousDuringMove asked, until hearPreviousNoMore().
+   */
   adoptKeepingPrevious(socket: LiveSocket): void {
-    this.#leaving = this.adopt(socket);
+    const previous = this.adopt(socket);
+    this.#leaving = previous;
+    for (const wire of this.#previousWirings) wire(previous);
+  }
+
+  /** The new node answered the join: from now on it tells everything, the previous one nothing. */
+  hearPreviousNoMore(): void {
+    this.#leaving?.removeAllListeners();
   }
 
   /** The move is done (or given up): the previous node's connection closes. */
   releasePrevious(): void {
+    this.#leaving?.removeAllListeners();
     this.#leaving?.disconnect();
     this.#leaving = undefined;
   }

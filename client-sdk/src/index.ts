@@ -8,6 +8,7 @@ export type {
   SendDataOptions,
   StageSeatOptions,
 } from './LiveRoom.js';
+export { DELETED_WHILE_AWAY } from './Chat.js';
 export { LiveStageError } from './errors.js';
 export { BackoffReconnectPolicy } from './ReconnectPolicy.js';
 export type {

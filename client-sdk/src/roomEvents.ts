@@ -74,12 +74,17 @@ export interface LiveRoomEvents {
    */
   qualityReport: [report: QualityReport];
   /**
-   * A chat message, once each, oldest first: the room's, and private ones to or from this
-   * client (its own too, as soon as either the server's copy or the send's answer comes). After a
-   * rejoin, the ones missed while away. The join's history is in LiveRoom.chatHistory instead.
+   * A chat message, once each, as they arrive (the room's order, the same for everyone): the
+   * room's, and private ones to or from this client (its own too, as soon as either the server's
+   * copy or the send's answer comes). After a rejoin or a move, the ones missed while away. The
+   * join's history is in LiveRoom.chatHistory instead.
    */
   chatMessage: [message: ChatMessage];
-  /** A host (or 'admin', the REST API) deleted a message: take it off the screen. */
+  /**
+   * A message was deleted: take it off the screen. `by` is the host's identity, 'admin' (the
+   * REST API), or '' (DELETED_WHILE_AWAY) when after a rejoin or a move the server's history no
+   * longer has a message this client had (deleted while it was away; by whom is not known).
+   */
   chatMessageDeleted: [id: string, by: string];
   /** A host muted or unmuted someone's chat: told to that participant and to hosts. */
   chatMuted: [identity: string, muted: boolean];
