@@ -14,9 +14,13 @@ import type { Role } from './types.js';
 
 export * from './limits.js';
 
-/** C0 and C1 control characters except tab, line feed and carriage return; plus bidi overrides. */
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e]/;
+/**
+ * C0 and C1 control characters except tab, line feed and carriage return; the bidi overrides and
+ * isolates (text that reorders what follows it on screen); the line and paragraph separators.
+ */
+const CONTROL_CHARACTERS =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 const chatText = z
   .string()
@@ -33,11 +37,24 @@ export const sendChatMessageSchema = z
   })
   .strict();
 export const chatMessageRefSchema = z.object({ id: messageId }).strict();
+/**
+ * A host mutes (or unmutes) someone's chat: its chat messages, reactions and data messages are
+ * refused with FORBIDDEN while muted. A host's own chat cannot be muted (FORBIDDEN).
+ */
 export const muteChatSchema = z.object({ identity: identitySchema, muted: z.boolean() }).strict();
+/** Refused with FORBIDDEN while the sender's chat is muted (muteChat), like chat and data. */
 export const sendReactionSchema = z.object({ emoji: z.enum(REACTIONS) }).strict();
+/**
+ * Refused with FORBIDDEN while the sender's chat is muted (muteChat); RATE_LIMITED past
+ * DATA_PER_SECOND per sender or, for the audience, DATA_ROOM_PER_SECOND for the whole room.
+ */
 export const sendDataSchema = z
   .object({
-    topic: z.string().min(1).max(MAX_DATA_TOPIC_LENGTH),
+    topic: z
+      .string()
+      .min(1)
+      .max(MAX_DATA_TOPIC_LENGTH)
+      .refine((topic) => !CONTROL_CHARACTERS.test(topic), 'no control characters'),
     /** Text (JSON, usually); at most MAX_DATA_PAYLOAD_BYTES once UTF-8 encoded. */
     payload: z
       .string()
@@ -87,6 +104,8 @@ export interface ChatMuted {
 export interface ChatState {
   /** The room's last messages (CHAT_HISTORY_SIZE), oldest first. */
   history: ChatMessage[];
+  /** How many messages the room keeps (CHAT_HISTORY_SIZE): a client's history holds as many. */
+  historySize: number;
   /** Whether a host muted this participant's chat. */
   muted: boolean;
 }

@@ -19,6 +19,7 @@ import { eventually, openRoom, TEST_KEYS, useTestServer } from '../helpers/serve
 // Chat, flood shedding, reactions and data messages over raw socket.io, on a real server.
 
 const REACTION_INTERVAL_MS = 300;
+const DATA_ROOM_PER_SECOND = 30;
 
 describe('chat, reactions and data messages', function () {
   this.timeout(60_000);
@@ -27,6 +28,7 @@ describe('chat, reactions and data messages', function () {
     RATE_LIMIT_REQUESTS_PER_SECOND: '1000',
     RATE_LIMIT_TOKEN_CONNECTIONS_PER_MINUTE: '1000',
     REACTION_INTERVAL_MS: String(REACTION_INTERVAL_MS),
+    DATA_ROOM_PER_SECOND: String(DATA_ROOM_PER_SECOND),
   });
 
   async function join(
@@ -81,6 +83,7 @@ describe('chat, reactions and data messages', function () {
       for (let i = 0; i < 60; i += 1) sent.push(await say(host, `message ${i}`));
       const newcomer = await join('chat-history', 'newcomer');
       assert.deepEqual(newcomer.join.chat.history, sent.slice(-50));
+      assert.equal(newcomer.join.chat.historySize, 50, 'so that the SDK keeps as many');
       assert.equal(newcomer.join.chat.muted, false);
       assert.equal(host.join.chat.history.length, 0);
     });
@@ -163,6 +166,22 @@ describe('chat, reactions and data messages', function () {
       const refused = await request(viewer.socket, 'sendChatMessage', { text: 'hi' });
       assert.equal(errorCode(refused), 'FORBIDDEN');
       assert.equal(openRoom(suite.server, 'chat-mute').chat.history().length, 0);
+      // The mute covers what else a viewer can put in front of everyone.
+      assert.equal(
+        errorCode(await request(viewer.socket, 'sendReaction', { emoji: '🔥' })),
+        'FORBIDDEN',
+      );
+      assert.equal(
+        errorCode(await request(viewer.socket, 'sendData', { topic: 't', payload: 'spam' })),
+        'FORBIDDEN',
+      );
+      // Hosts' messages always pass: a host's chat cannot be muted.
+      const cohost = await join('chat-mute', 'cohost', 'host');
+      assert.equal(
+        errorCode(await request(host.socket, 'muteChat', { identity: 'cohost', muted: true })),
+        'FORBIDDEN',
+      );
+      assert.ok((await request(cohost.socket, 'sendChatMessage', { text: 'still here' })).ok);
       assert.equal(
         errorCode(await request(host.socket, 'muteChat', { identity: 'nobody', muted: true })),
         'NOT_FOUND',
@@ -177,6 +196,8 @@ describe('chat, reactions and data messages', function () {
       );
       assert.ok((await request(host.socket, 'muteChat', { identity: 'viewer', muted: false })).ok);
       await say(back, 'thanks');
+      assert.ok((await request(back.socket, 'sendReaction', { emoji: '🔥' })).ok);
+      assert.ok((await request(back.socket, 'sendData', { topic: 't', payload: 'x' })).ok);
       assert.ok(other.events.of('chatMuted').length === 0, 'only the muted and hosts are told');
     });
 
@@ -192,8 +213,14 @@ describe('chat, reactions and data messages', function () {
       const told = nextEvent(viewer.socket, 'chatMessageDeleted');
       assert.ok((await request(host.socket, 'deleteChatMessage', { id: rude.id })).ok);
       assert.deepEqual(await told, { id: rude.id, by: 'host' });
+      assert.equal(
+        errorCode(await request(host.socket, 'deleteChatMessage', { id: rude.id })),
+        'NOT_FOUND',
+        'deleted already',
+      );
       const newcomer = await join('chat-delete', 'newcomer');
       assert.deepEqual(newcomer.join.chat.history, [keep]);
+      assert.equal(viewer.events.of('chatMessageDeleted').length, 1, 'told once');
       assert.equal(
         errorCode(await request(host.socket, 'deleteChatMessage', { id: 'no-such-id' })),
         'NOT_FOUND',
@@ -258,6 +285,20 @@ describe('chat, reactions and data messages', function () {
         errorCode(await request(alice.socket, 'sendChatMessage', { text: 'x', to: 'nobody' })),
         'NOT_FOUND',
       );
+    });
+
+    it('a hidden participant cannot be named: as absent as nobody', async function () {
+      const alice = await join('chat-hidden-target', 'alice');
+      const ghost = await join('chat-hidden-target', 'ghost', 'audience', { hidden: true });
+      assert.equal(
+        errorCode(await request(alice.socket, 'sendChatMessage', { text: 'x', to: 'ghost' })),
+        'NOT_FOUND',
+      );
+      const data = { topic: 't', payload: 'x', to: ['ghost'] };
+      assert.equal(errorCode(await request(alice.socket, 'sendData', data)), 'NOT_FOUND');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(received(ghost), []);
+      assert.deepEqual(ghost.events.of('dataReceived'), []);
     });
   });
 
@@ -327,6 +368,42 @@ describe('chat, reactions and data messages', function () {
       assert.ok(acks.filter((ack) => !ack.ok).every((ack) => errorCode(ack) === 'RATE_LIMITED'));
       // Someone else's budget is its own.
       assert.ok((await request(other.socket, 'sendData', { topic: 't', payload: 'x' })).ok);
+    });
+
+    it("the audience shares a room budget; hosts' messages do not use it", async function () {
+      const { dataPerSecond } = suite.server.config.interaction;
+      const room = 'data-room-budget';
+      const host = await join(room, 'host', 'host');
+      const senders = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => join(room, `sender${i}`)),
+      );
+      const started = Date.now();
+      const acks = await Promise.all(
+        senders.flatMap((sender) =>
+          Array.from({ length: dataPerSecond }, (_, i) =>
+            request(sender.socket, 'sendData', { topic: 't', payload: String(i) }),
+          ),
+        ),
+      );
+      const elapsed = Date.now() - started;
+      const accepted = acks.filter((ack) => ack.ok).length;
+      assert.ok(acks.filter((ack) => !ack.ok).every((ack) => errorCode(ack) === 'RATE_LIMITED'));
+      // Fixed one-second windows: a burst lasting `elapsed` touches at most this many.
+      const windows = Math.floor(elapsed / 1000) + 2;
+      assert.ok(accepted > 0);
+      assert.ok(
+        accepted <= DATA_ROOM_PER_SECOND * windows && accepted < acks.length,
+        `${accepted} of ${acks.length} accepted in ${elapsed} ms`,
+      );
+      const hostAcks = await Promise.all(
+        Array.from({ length: dataPerSecond }, (_, i) =>
+          request(host.socket, 'sendData', { topic: 'h', payload: String(i) }),
+        ),
+      );
+      assert.ok(
+        hostAcks.every((ack) => ack.ok),
+        'a host is limited by its own rate only',
+      );
     });
   });
 
@@ -433,6 +510,10 @@ describe('chat, reactions and data messages', function () {
         muted: true,
       });
       assert.equal(nobody.status, 404);
+      const ofHost = await admin('POST', `/api/rooms/${room}/participants/host/chat-mute`, {
+        muted: true,
+      });
+      assert.equal(ofHost.status, 403, "a host's chat cannot be muted");
       await admin('POST', `/api/rooms/${room}/participants/viewer/chat-mute`, { muted: false });
       await say(viewer, 'back');
     });

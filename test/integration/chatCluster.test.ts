@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import type { ChatMessage, ReactionCounts } from '@livestage/protocol';
+import { chatHistoryKey, chatMutedKey } from '../../server/src/cluster/ClusterInteraction.js';
 import {
   errorCode,
   joinRaw,
@@ -106,6 +108,14 @@ describe('chat, reactions and data across two nodes', function () {
       errorCode(await request(viewer.socket, 'sendChatMessage', { text: 'hi' })),
       'FORBIDDEN',
     );
+    assert.equal(
+      errorCode(await request(viewer.socket, 'sendReaction', { emoji: '❤️' })),
+      'FORBIDDEN',
+      'the mute covers reactions',
+    );
+    const unmuted = nextEvent(viewer.socket, 'chatMuted', () => true, CEILING_MS);
+    assert.ok((await request(host.socket, 'muteChat', { identity: 'viewer', muted: false })).ok);
+    assert.deepEqual(await unmuted, { identity: 'viewer', muted: false });
 
     // Reactions: each node counts its own; both nodes' participants get the sum.
     for (let i = 0; i < 3; i += 1) {
@@ -155,5 +165,26 @@ describe('chat, reactions and data across two nodes', function () {
     await eventually(() => assert.ok(received(newcomer).includes(next.id)), CEILING_MS);
     const second = await join(1, room, 'second');
     assert.deepEqual(second.join.chat.history, [...sent.slice(10, 59), next]);
+  });
+
+  it("a node taking the room up renews the chat's time to live: long rooms keep their mutes", async function () {
+    const room = 'cluster-ttl';
+    const host = await join(0, room, 'host', 'host');
+    await join(0, room, 'troll');
+    await say(host, 'hello');
+    assert.ok((await request(host.socket, 'muteChat', { identity: 'troll', muted: true })).ok);
+    const redis = new Redis(suite.cluster.redis.url);
+    try {
+      // As if the last message and mute were long ago: a minute left.
+      const keys = [chatHistoryKey(room), chatMutedKey(room)];
+      for (const key of keys) assert.equal(await redis.pexpire(key, 60_000), 1, key);
+      await join(1, room, 'newcomer'); // node B takes the room up
+      for (const key of keys) {
+        const left = await redis.pttl(key);
+        assert.ok(left > 3600_000, `${key}: ${left} ms left`);
+      }
+    } finally {
+      redis.disconnect();
+    }
   });
 });

@@ -1002,6 +1002,8 @@ function judge(fx: Fixture, client: ClientName, event: string, w: unknown): Verd
     case 'muteChat': {
       const identity = field('identity');
       if (p.role !== 'host' || !identity || !inRoom(fx, identity)) return NO;
+      // A host's chat cannot be muted.
+      if (participantOf(fx, identity).role === 'host') return NO;
       return {
         mayBeOk: true,
         restore: { kind: 'chatMute', identity, muted: chat.isMuted(identity) },
@@ -1181,7 +1183,9 @@ async function send(
   if (HOST_ONLY.has(msg.event) && actor !== 'host') {
     expect(['INVALID_PAYLOAD', 'FORBIDDEN'], 'host-only request');
   }
-  if (msg.event === 'sendChatMessage' && roomOf(fx, ROOM).chat.isMuted(identity)) {
+  // The chat mute covers reactions and data messages too.
+  const chatLike = ['sendChatMessage', 'sendReaction', 'sendData'];
+  if (chatLike.includes(msg.event) && roomOf(fx, ROOM).chat.isMuted(identity)) {
     expect(['INVALID_PAYLOAD', 'FORBIDDEN'], 'chat of a muted sender');
   }
   // A host's chat moderation names a message or someone that must exist in the room.
@@ -1192,6 +1196,11 @@ async function send(
     }
     if (msg.event === 'muteChat' && !inRoom(fx, text('identity'))) {
       expect(['NOT_FOUND'], 'no such participant');
+    } else if (
+      msg.event === 'muteChat' &&
+      roomOf(fx, ROOM).participants.get(text('identity'))?.role === 'host'
+    ) {
+      expect(['FORBIDDEN'], "a host's chat");
     }
   }
   const idField = ID_FIELD[msg.event];
@@ -1410,6 +1419,7 @@ describe('fuzzing every signaling request (fast-check, real worker)', function (
       CHAT_SENDER_PER_SECOND: '1000000',
       REACTIONS_PER_SECOND: '1000000',
       DATA_PER_SECOND: '1000000',
+      DATA_ROOM_PER_SECOND: '1000000',
     });
     try {
       const stats = await fuzz(server, 'no rate limits', MAIN_RUNS, false, findings);

@@ -67,7 +67,7 @@ describe('active speakers', function () {
     });
     publishers.push(quiet);
 
-    await eventually(() => assert.deepEqual(names(), ['loud']), 10_000, 'the loud one speaks');
+    await eventually(() => assert.deepEqual(names(), ['loud']), 20_000, 'the loud one speaks');
     const level = last()[0]!.level;
     // -10 dBov on the documented scale (-70 dBov → 0, 0 dBov → 1).
     assert.ok(Math.abs(level - 60 / 70) < 0.02, `level ${level}`);
@@ -95,6 +95,39 @@ describe('active speakers', function () {
     const span = heard.at(-1)!.at - heard[0]!.at;
     assert.ok(heard.length <= span / INTERVAL_MS + 2, `${heard.length} events in ${span} ms`);
     assert.ok(toLoud.length > 0, 'publishers are told too (everyone in the room is)');
+  });
+
+  it('drops a speaker whose microphone closes at once, not after its hold', async function () {
+    // The longest interval mediasoup allows: a hold of 12.5 s, so that "at once" (within one
+    // interval) and "after the hold" (at least 7.5 s after the last loud report) stay far apart
+    // however busy the machine is.
+    const intervalMs = 5_000;
+    server = await startTestServer({
+      ACTIVE_SPEAKER_INTERVAL_MS: String(intervalMs),
+      ACTIVE_SPEAKER_THRESHOLD_DBOV: '-70',
+    });
+    const room = 'speakers-closed';
+    const viewer = await joinRaw(server.url, tokenFor(room, 'viewer', 'audience'));
+    clients.push(viewer);
+    const heard: Heard[] = [];
+    viewer.socket.on('activeSpeakersChanged', (event) => heard.push({ ...event, at: Date.now() }));
+    const names = () => (heard.at(-1)?.speakers ?? []).map((s) => s.identity);
+    const loud = await publishTestMedia({
+      url: server.url,
+      room,
+      identity: 'loud',
+      role: 'host',
+      audioLevelDbov: LOUD_DBOV,
+    });
+    publishers.push(loud);
+    await eventually(() => assert.deepEqual(names(), ['loud']), 20_000, 'the loud one speaks');
+
+    const closedAt = Date.now();
+    await loud.signaling.request('closeTrack', { trackId: loud.audioTrackId! });
+    await eventually(() => assert.deepEqual(names(), []), 20_000, 'its microphone closed');
+    const took = heard.at(-1)!.at - closedAt;
+    // About one interval (reports are spaced), well before the hold would lapse.
+    assert.ok(took < intervalMs * 1.4, `dropped after ${took} ms`);
   });
 
   it('watches the microphones on the new origin after its worker died', async function () {

@@ -201,6 +201,21 @@ describe('active speakers: reporter', function () {
     assert.deepEqual(reporter.reported, []);
   });
 
+  it('drops a speaker whose microphone is gone at once, not when its hold lapses', function () {
+    const { clock, reporter, sent, names } = setUp();
+    reporter.update([speaker('a', 0.8), speaker('b', 0.6)]);
+    clock.advance(300);
+    reporter.forget('a');
+    assert.deepEqual(names(), [['a', 'b'], ['b']]);
+    assert.equal(sent[1]!.at - sent[0]!.at, 300, 'at once (the interval was up)');
+    reporter.forget('nobody');
+    clock.advance(100);
+    reporter.forget('b'); // within the interval: sent when it is up
+    clock.advance(200);
+    assert.deepEqual(names(), [['a', 'b'], ['b'], []]);
+    assert.equal(sent[2]!.at - sent[1]!.at, 300);
+  });
+
   it('sends nothing after close', function () {
     const { clock, reporter, names } = setUp();
     reporter.update([speaker('a', 0.8)]);

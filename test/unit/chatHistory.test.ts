@@ -47,6 +47,20 @@ describe('ChatHistory (the ring newcomers get)', function () {
     assert.equal(history.remove('nope'), false);
   });
 
+  it('a deleted message cannot be deleted again, nor come back', function () {
+    const history = new ChatHistory(3);
+    history.add(message('a'));
+    history.add(message('b'));
+    assert.equal(history.isDeletable('a'), true);
+    assert.equal(history.remove('a'), true);
+    assert.equal(history.isDeletable('a'), false);
+    assert.equal(history.remove('a'), false, 'the second deletion is NOT_FOUND');
+    assert.equal(history.knows('a'), true, 'still known: heard again, it is ignored');
+    history.add(message('a'));
+    history.restore([message('a'), message('b')]);
+    assert.deepEqual(ids(history), ['b']);
+  });
+
   it('still knows the ids of messages pushed out of the ring (a host may delete them)', function () {
     const history = new ChatHistory(2);
     for (let i = 1; i <= 5; i += 1) history.add(message(`m${i}`));

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import * as mediasoup from 'mediasoup';
 import type { z } from 'zod';
-import { connectTransportSchema, joinSchema, produceSchema } from '@livestage/protocol';
+import {
+  connectTransportSchema,
+  joinSchema,
+  produceSchema,
+  sendChatMessageSchema,
+  sendDataSchema,
+} from '@livestage/protocol';
 import { opusRtpParameters, vp8RtpParameters } from '../helpers/client.js';
 
 // What a real client sent: Chromium 156 with mediasoup-client 3.18.7 and the SDK (a host page
@@ -600,5 +606,33 @@ describe('signaling schemas', function () {
       });
       assert.ok(connectTransportSchema.safeParse(payload).success);
     });
+  });
+});
+
+describe('chat text and data topics', function () {
+  // Each reorders or breaks what follows it on screen, or is invisible control.
+  const hostile = {
+    'a bell': '\u0007',
+    'a right-to-left override': '\u202e',
+    'a left-to-right isolate': '\u2066',
+    'a right-to-left isolate': '\u2067',
+    'a first-strong isolate': '\u2068',
+    'a pop directional isolate': '\u2069',
+    'a line separator': '\u2028',
+    'a paragraph separator': '\u2029',
+  };
+  for (const [name, character] of Object.entries(hostile)) {
+    it(`refuses ${name} in a chat message and in a data topic`, function () {
+      assert.equal(sendChatMessageSchema.safeParse({ text: `hi ${character}x` }).success, false);
+      const data = { topic: `poll${character}`, payload: 'x' };
+      assert.equal(sendDataSchema.safeParse(data).success, false);
+    });
+  }
+
+  it('takes tabs and newlines in chat, and plain topics', function () {
+    assert.ok(sendChatMessageSchema.safeParse({ text: 'a\tb\nc\r\nd' }).success);
+    assert.ok(
+      sendDataSchema.safeParse({ topic: 'poll-1 ✓', payload: '\u2028 in a payload' }).success,
+    );
   });
 });

@@ -55,6 +55,8 @@ export class ClusterInteraction {
             .lpush(history, JSON.stringify(message.message))
             .ltrim(history, 0, this.#historySize - 1)
             .pexpire(history, CHAT_TTL_MS)
+            // A room that still chats keeps its mutes.
+            .pexpire(muted, CHAT_TTL_MS)
             .publish(channel, envelope),
         );
         return;
@@ -75,12 +77,25 @@ export class ClusterInteraction {
     await this.#redis.publish(channel, envelope);
   };
 
-  /** The cluster's history (oldest first) and chat mutes, for a node taking the room. */
+  /**
+   * The cluster's history (oldest first) and chat mutes, for a node taking the room. Their time
+   * to live starts again: a room that lives on (a node takes it up) keeps them, however long ago
+   * the last message or mute was.
+   */
   async load(): Promise<{ history: ChatMessage[]; muted: string[] }> {
-    const [newestFirst, muted] = await Promise.all([
-      this.#redis.lrange(chatHistoryKey(this.#room), 0, this.#historySize - 1),
-      this.#redis.smembers(chatMutedKey(this.#room)),
-    ]);
+    const historyKey = chatHistoryKey(this.#room);
+    const mutedKey = chatMutedKey(this.#room);
+    const results = await this.#redis
+      .multi()
+      .lrange(historyKey, 0, this.#historySize - 1)
+      .smembers(mutedKey)
+      .pexpire(historyKey, CHAT_TTL_MS)
+      .pexpire(mutedKey, CHAT_TTL_MS)
+      .exec();
+    const failed = results?.find(([error]) => error);
+    if (failed?.[0]) throw failed[0];
+    const newestFirst = (results?.[0]?.[1] ?? []) as string[];
+    const muted = (results?.[1]?.[1] ?? []) as string[];
     const history = newestFirst.reverse().flatMap((raw) => {
       try {
         return [JSON.parse(raw) as ChatMessage];

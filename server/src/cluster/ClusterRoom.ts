@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Grants } from '../auth/grants.js';
-import { isInteractionMessage, type InteractionSend } from '../interaction/messages.js';
+import {
+  isInteractionMessage,
+  type InteractionMessage,
+  type InteractionSend,
+} from '../interaction/messages.js';
 import type { Logger } from '../logging/logger.js';
 import { Participant } from '../rooms/Participant.js';
 import type { Room, RoomClusterLink } from '../rooms/Room.js';
@@ -70,6 +74,12 @@ export class ClusterRoom implements RoomClusterLink {
   /** Chat, reactions and data on the room's channel; the chat history and mutes in Redis. */
   readonly #interaction: ClusterInteraction;
   readonly sendInteraction: InteractionSend;
+  /**
+   * Set while start() reads the stored chat: interaction messages heard meanwhile wait here, to
+   * be applied after the stored history and mutes (a deletion or unmute heard between the read
+   * and the restore must not be undone by it).
+   */
+  #heldInteraction: InteractionMessage[] | undefined;
   #closed = false;
 
   constructor(room: Room, deps: ClusterRoomDeps) {
@@ -87,14 +97,26 @@ export class ClusterRoom implements RoomClusterLink {
   /** Listens to the room's channel, then takes in everyone already there. */
   async start(): Promise<void> {
     const { bus, redis, registry } = this.#deps;
+    const held: InteractionMessage[] = [];
+    this.#heldInteraction = held;
     await bus.subscribe(this.#room.name, (message) => this.#onMessage(message));
-    const [members, chat] = await Promise.all([
-      redis.hgetall(membersKey(this.#room.name)),
-      this.#interaction.load(),
-      registry.heartbeat(),
-    ]);
-    // Messages heard since subscribing are kept after the stored ones (no duplicates).
-    this.#room.chat.restore(chat.history, chat.muted);
+    try {
+      const [members, chat] = await Promise.all([
+        redis.hgetall(membersKey(this.#room.name)),
+        this.#interaction.load(),
+        registry.heartbeat(),
+      ]);
+      this.#room.chat.restore(chat.history, chat.muted);
+      this.#takeMembers(members);
+    } finally {
+      // Heard since subscribing, in the channel's order; a message also stored is not repeated.
+      this.#heldInteraction = undefined;
+      for (const message of held) this.#room.applyInteraction(message);
+    }
+  }
+
+  #takeMembers(members: Record<string, string>): void {
+    const { registry } = this.#deps;
     for (const raw of Object.values(members)) {
       const member = JSON.parse(raw) as MemberState;
       // Left behind by a node that died before anyone cleaned up after it.
@@ -199,8 +221,10 @@ export class ClusterRoom implements RoomClusterLink {
     const body = message.body as PresenceMessage | { type: string };
     if (body.type === 'member') this.#applyMember((body as { member: MemberState }).member);
     else if (body.type === 'left') this.#applyLeft(body as { identity: string; node: string });
-    else if (isInteractionMessage(body)) this.#room.applyInteraction(body);
-    else this.#deps.onOtherMessage(message);
+    else if (isInteractionMessage(body)) {
+      if (this.#heldInteraction) this.#heldInteraction.push(body);
+      else this.#room.applyInteraction(body);
+    } else this.#deps.onOtherMessage(message);
   }
 
   #applyLeft({ identity, node }: { identity: string; node: string }): void {

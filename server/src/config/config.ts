@@ -73,6 +73,7 @@ const envSchema = z.object({
   REACTION_INTERVAL_MS: positiveInt.default(1_000),
   REACTIONS_PER_SECOND: positiveInt.default(10),
   DATA_PER_SECOND: positiveInt.default(20),
+  DATA_ROOM_PER_SECOND: positiveInt.default(50),
   ACTIVE_SPEAKER_INTERVAL_MS: z.coerce.number().int().min(250).max(5_000).default(300),
   ACTIVE_SPEAKER_THRESHOLD_DBOV: z.coerce.number().int().min(-127).max(0).default(-70),
   REDIS_URL: z.string().url().optional(),
@@ -233,6 +234,11 @@ export interface InteractionLimits {
   readonly reactionsPerSecond: number;
   /** One participant's data messages per second. */
   readonly dataPerSecond: number;
+  /**
+   * The audience's data messages per second for the whole room (per node in a cluster); past it
+   * they are refused with RATE_LIMITED. Hosts' and guests' messages do not count.
+   */
+  readonly dataRoomPerSecond: number;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -366,6 +372,7 @@ export function loadConfig(
       reactionIntervalMs: env.REACTION_INTERVAL_MS,
       reactionsPerSecond: env.REACTIONS_PER_SECOND,
       dataPerSecond: env.DATA_PER_SECOND,
+      dataRoomPerSecond: env.DATA_ROOM_PER_SECOND,
     },
   });
 }

@@ -33,7 +33,17 @@ export class ChatBatcher {
     }
   }
 
-  /** Delivers what waits now (before a deletion, so that it never overtakes its message). */
+  /** A message deleted before its batch left: it never goes out. */
+  remove(id: string): void {
+    this.#pending = this.#pending.filter((message) => message.id !== id);
+  }
+
+  /** The messages accepted and waiting for their batch. */
+  pendingIds(): Set<string> {
+    return new Set(this.#pending.map((message) => message.id));
+  }
+
+  /** Delivers what waits now. */
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;

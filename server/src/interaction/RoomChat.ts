@@ -7,6 +7,7 @@ import { ChatBatcher } from './ChatBatcher.js';
 import { ChatBudget } from './ChatBudget.js';
 import { ChatHistory } from './ChatHistory.js';
 import {
+  isAddressable,
   isInRoom,
   localRecipients,
   type InteractionMessage,
@@ -71,17 +72,31 @@ export class RoomChat {
     return this.#muted.has(identity);
   }
 
-  /** What the join reply says about chat. */
+  /** A muted participant's chat, reactions and data messages are refused (FORBIDDEN). */
+  requireUnmuted(participant: Participant): void {
+    if (this.isMuted(participant.identity)) {
+      throw new AppError('FORBIDDEN', 'a host muted your chat');
+    }
+  }
+
+  /**
+   * What the join reply says about chat. Messages still waiting for their batch are left out of
+   * the history: the joiner gets them with that batch, once, in order after the history.
+   */
   stateFor(participant: Participant): ChatState {
-    return { history: this.#history.list(), muted: this.isMuted(participant.identity) };
+    const pending = this.#batcher.pendingIds();
+    const history = this.#history.list();
+    return {
+      history: pending.size > 0 ? history.filter((message) => !pending.has(message.id)) : history,
+      historySize: this.historySize,
+      muted: this.isMuted(participant.identity),
+    };
   }
 
   /** The text passed the protocol's schema; the access check (canChat) was made. */
   async send(participant: Participant, text: string, to?: string): Promise<ChatMessage> {
-    if (this.isMuted(participant.identity)) {
-      throw new AppError('FORBIDDEN', 'a host muted your chat');
-    }
-    if (to !== undefined && !isInRoom(this.#deps.room, to)) {
+    this.requireUnmuted(participant);
+    if (to !== undefined && !isAddressable(this.#deps.room, to)) {
       throw new AppError('NOT_FOUND', 'no such participant');
     }
     const now = this.#now();
@@ -108,13 +123,17 @@ export class RoomChat {
 
   /** A host (or 'admin') deletes a message: it leaves the history and every screen. */
   async delete(id: string, by: string): Promise<void> {
-    if (!this.#history.knows(id)) throw new AppError('NOT_FOUND', 'no such message');
+    if (!this.#history.isDeletable(id)) throw new AppError('NOT_FOUND', 'no such message');
     await this.#deps.send({ type: 'chatDeleted', id, by });
   }
 
+  /** Hosts' messages always pass: a host's chat cannot be muted. */
   async mute(identity: string, muted: boolean): Promise<void> {
     if (!isInRoom(this.#deps.room, identity)) {
       throw new AppError('NOT_FOUND', 'no such participant');
+    }
+    if (this.#deps.room.participants.get(identity)?.role === 'host') {
+      throw new AppError('FORBIDDEN', "a host's chat cannot be muted");
     }
     await this.#deps.send({ type: 'chatMuted', identity, muted });
   }
@@ -134,8 +153,11 @@ export class RoomChat {
         this.#batcher.push(event.message);
         return;
       case 'chatDeleted': {
+        // Deleted twice at once (two hosts, two nodes): the screens were told the first time.
+        if (this.#history.knows(event.id) && !this.#history.isDeletable(event.id)) return;
         this.#history.remove(event.id);
-        this.#batcher.flush();
+        // Still waiting for its batch: it never goes out (those who got it drop it when told).
+        this.#batcher.remove(event.id);
         const deleted = { id: event.id, by: event.by };
         for (const participant of localRecipients(this.#deps.room)) {
           participant.emit('chatMessageDeleted', deleted);

@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { Participant } from '../rooms/Participant.js';
 import { KeyedRate } from './KeyedRate.js';
 import {
-  isInRoom,
+  isAddressable,
   localRecipients,
   type InteractionMessage,
   type InteractionRoom,
@@ -12,7 +12,12 @@ import {
 
 export interface RoomDataDeps {
   room: InteractionRoom;
+  /** One sender's data messages per second. */
   perSecond: number;
+  /** The whole audience's data messages per second (per node in a cluster). */
+  roomPerSecond: number;
+  /** Throws FORBIDDEN when a host muted the sender's chat (which covers its data messages). */
+  requireUnmuted: (participant: Participant) => void;
   send: InteractionSend;
   now?: () => number;
 }
@@ -23,11 +28,15 @@ const SECOND_MS = 1_000;
  * Applications' data messages (gifts, polls, cues): rate-limited per sender, to the room or to
  * some participants, never back to the sender. A participant's requests run one at a time and
  * every node delivers in the room channel's order, so one sender's messages arrive in order.
+ * The audience as a whole also shares a room budget per second (each message may reach every
+ * viewer); hosts' and guests' messages do not use it, like chat's (ChatBudget).
  */
 export class RoomData {
   readonly #deps: RoomDataDeps;
   readonly #senders: KeyedRate;
   readonly #now: () => number;
+  #roomWindowStart = Number.NEGATIVE_INFINITY;
+  #roomUsed = 0;
 
   constructor(deps: RoomDataDeps) {
     this.#deps = deps;
@@ -40,16 +49,12 @@ export class RoomData {
     participant: Participant,
     request: { topic: string; payload: string; to?: string[] },
   ): Promise<void> {
+    this.#deps.requireUnmuted(participant);
     const to = request.to && [...new Set(request.to)];
-    if (to?.some((identity) => !isInRoom(this.#deps.room, identity))) {
+    if (to?.some((identity) => !isAddressable(this.#deps.room, identity))) {
       throw new AppError('NOT_FOUND', 'no such participant');
     }
-    if (!this.#senders.take(participant.identity, this.#now())) {
-      throw new AppError(
-        'RATE_LIMITED',
-        `at most ${this.#deps.perSecond} data messages per second`,
-      );
-    }
+    this.#charge(participant, this.#now());
     const message: DataMessage = {
       from: participant.identity,
       topic: request.topic,
@@ -57,6 +62,27 @@ export class RoomData {
       ...(to ? { to } : {}),
     };
     await this.#deps.send({ type: 'data', message });
+  }
+
+  /** Throws RATE_LIMITED over a budget; a refused message counts against neither. */
+  #charge(participant: Participant, now: number): void {
+    const audience = participant.role === 'audience';
+    if (audience) {
+      if (now - this.#roomWindowStart >= SECOND_MS) {
+        this.#roomWindowStart = now;
+        this.#roomUsed = 0;
+      }
+      if (this.#roomUsed >= this.#deps.roomPerSecond) {
+        throw new AppError('RATE_LIMITED', 'the room has too many data messages right now');
+      }
+    }
+    if (!this.#senders.take(participant.identity, now)) {
+      throw new AppError(
+        'RATE_LIMITED',
+        `at most ${this.#deps.perSecond} data messages per second`,
+      );
+    }
+    if (audience) this.#roomUsed += 1;
   }
 
   apply({ message }: Extract<InteractionMessage, { type: 'data' }>): void {

@@ -14,6 +14,8 @@ export interface RoomReactionsDeps {
   room: InteractionRoom;
   intervalMs: number;
   perSecond: number;
+  /** Throws FORBIDDEN when a host muted the sender's chat (which covers its reactions). */
+  requireUnmuted: (participant: Participant) => void;
   send: InteractionSend;
   log: { warn(message: string, meta?: object): void };
   now?: () => number;
@@ -46,6 +48,7 @@ export class RoomReactions {
 
   /** The emoji passed the protocol's schema (one of REACTIONS). */
   add(participant: Participant, emoji: Reaction): void {
+    this.#deps.requireUnmuted(participant);
     if (!this.#senders.take(participant.identity, this.#now())) {
       throw new AppError('RATE_LIMITED', `at most ${this.#deps.perSecond} reactions per second`);
     }

@@ -46,3 +46,11 @@ export function isInRoom(room: InteractionRoom, identity: string): boolean {
   const participant = room.participants.get(identity);
   return participant !== undefined && participant.joined && !participant.closed;
 }
+
+/**
+ * Someone a message may be addressed to (`to`): a joined participant others can see. A hidden
+ * participant is absent to them, so naming one is NOT_FOUND like naming nobody (as on stage).
+ */
+export function isAddressable(room: InteractionRoom, identity: string): boolean {
+  return isInRoom(room, identity) && room.participants.get(identity)?.grants.hidden !== true;
+}

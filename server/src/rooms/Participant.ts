@@ -11,6 +11,7 @@ import type { Grants } from '../auth/grants.js';
 import { ResumeCredential } from '../auth/resumeCredential.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { MissedEvents } from './MissedEvents.js';
 import { SerialQueue } from './SerialQueue.js';
 import { stageSourceOf, type Seat } from './Stage.js';
 
@@ -26,7 +27,10 @@ export interface Connection {
   disconnect(): void;
 }
 
-/** Events kept for a suspended participant; past this, it must rejoin instead of resuming. */
+/**
+ * Events kept for a suspended participant; past this, it must rejoin instead of resuming. Events
+ * that only say how things are now (speakers, counts) keep one of a kind (MissedEvents).
+ */
 const MAX_BUFFERED_EVENTS = 2000;
 
 export interface PublishedTrack {
@@ -87,7 +91,8 @@ export class Participant {
   movedIn = false;
   #connection: Connection | undefined;
   /** Set while the connection is gone: what would have been sent, in order. */
-  #missed: [string, unknown[]][] | undefined;
+  #missed: MissedEvents | undefined;
+  /** The events missed while suspended were too many: the client must join again. */
   #missedOverflow = false;
   #graceTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -118,8 +123,8 @@ export class Participant {
     if (this.#connection) {
       this.#connection.emit(event, ...args);
     } else if (this.#missed) {
-      if (this.#missed.length < MAX_BUFFERED_EVENTS) this.#missed.push([event, args]);
-      else this.#missedOverflow = true;
+      this.#missed.push(event, args);
+      if (this.#missed.overflowed) this.#missedOverflow = true;
     }
   };
 
@@ -146,7 +151,7 @@ export class Participant {
   suspend(graceMs: number, onExpired: () => void): void {
     if (this.#closed || this.suspended) return;
     this.#connection = undefined;
-    this.#missed = [];
+    this.#missed = new MissedEvents(MAX_BUFFERED_EVENTS);
     this.#graceTimer = setTimeout(onExpired, graceMs);
     this.#graceTimer.unref();
   }
@@ -155,7 +160,7 @@ export class Participant {
   resume(connection: Connection): void {
     clearTimeout(this.#graceTimer);
     const previous = this.#connection;
-    const missed = this.#missed ?? [];
+    const missed = this.#missed?.take() ?? [];
     this.#connection = connection;
     this.#missed = undefined;
     previous?.disconnect();

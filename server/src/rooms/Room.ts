@@ -165,10 +165,17 @@ export class Room {
       room: this,
       intervalMs: limits.reactionIntervalMs,
       perSecond: limits.reactionsPerSecond,
+      requireUnmuted: (participant) => this.chat.requireUnmuted(participant),
       send,
       log: options.log,
     });
-    this.data = new RoomData({ room: this, perSecond: limits.dataPerSecond, send });
+    this.data = new RoomData({
+      room: this,
+      perSecond: limits.dataPerSecond,
+      roomPerSecond: limits.dataRoomPerSecond,
+      requireUnmuted: (participant) => this.chat.requireUnmuted(participant),
+      send,
+    });
     this.speakers = new RoomSpeakers({
       routers: options.routers,
       participants: this.participants,

@@ -79,7 +79,7 @@ export class RoomSpeakers {
     if (this.#closed || producer.closed || producer.kind !== 'audio') return;
     this.#tracks.set(producer.id, { identity, producer });
     // mediasoup takes a closed producer off its observers by itself.
-    producer.observer.once('close', () => this.#tracks.delete(producer.id));
+    producer.observer.once('close', () => this.#closedTrack(identity, producer.id));
     const observer = this.#observer;
     // Without an observer yet, the one being made takes every listed track when it is ready.
     if (observer) this.#watch(observer, producer);
@@ -101,6 +101,14 @@ export class RoomSpeakers {
     this.#observer?.close();
     this.#observer = undefined;
     this.#tracks.clear();
+  }
+
+  /** A microphone closed (or its publisher left): without another, it stops speaking at once. */
+  #closedTrack(identity: string, producerId: string): void {
+    this.#tracks.delete(producerId);
+    if (this.#closed) return;
+    for (const track of this.#tracks.values()) if (track.identity === identity) return;
+    this.#reporter.forget(identity);
   }
 
   #observeOrigin(): void {
@@ -164,7 +172,7 @@ export class RoomSpeakers {
 
   #tell(event: ActiveSpeakers): void {
     for (const participant of this.#deps.participants.values()) {
-      // A suspended participant keeps them too: replayed in order on resume, the last is right.
+      // A suspended participant keeps the latest one (MissedEvents), for its resume.
       if (participant.joined && !participant.remote && !participant.closed) {
         participant.emit('activeSpeakersChanged', event);
       }

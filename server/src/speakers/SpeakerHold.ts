@@ -22,6 +22,11 @@ export class SpeakerHold {
     return this.at(now);
   }
 
+  /** Stops holding `identity` (its microphone is gone): false if it was not held. */
+  forget(identity: string): boolean {
+    return this.#heard.delete(identity);
+  }
+
   /** Who speaks as of `now`: everyone heard within holdMs, loudest first. */
   at(now: number): Speaker[] {
     for (const [identity, { at }] of this.#heard) {

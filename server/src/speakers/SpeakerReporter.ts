@@ -65,6 +65,12 @@ export class SpeakerReporter {
     this.#offer(this.#hold.measured(measured, this.#clock.now()));
   }
 
+  /** `identity` cannot speak any more (its last microphone closed, it left): drop it now. */
+  forget(identity: string): void {
+    if (this.#closed || !this.#hold.forget(identity)) return;
+    this.#offer(this.#hold.at(this.#clock.now()));
+  }
+
   close(): void {
     this.#closed = true;
     this.#clock.clearTimeout(this.#sendTimer);

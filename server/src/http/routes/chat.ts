@@ -69,8 +69,9 @@ export function chatRoutes({ rooms }: { rooms: RoomRegistry }): RouteSpec[] {
       auth: 'apiKey',
       summary: "Mutes or unmutes a participant's chat (it and the hosts get chatMuted)",
       description:
-        'A muted participant sending a message is refused with FORBIDDEN. The mute lasts while ' +
-        'the room is open, across the participant leaving and joining again.',
+        'A muted participant sending a message, a reaction or a data message is refused with ' +
+        'FORBIDDEN. The mute lasts while the room is open, across the participant leaving and ' +
+        "joining again. A host's chat cannot be muted (403).",
       params: participantParams,
       body: z.object({ muted: z.boolean() }).strict(),
       responses: {
@@ -78,6 +79,7 @@ export function chatRoutes({ rooms }: { rooms: RoomRegistry }): RouteSpec[] {
           description: 'done',
           schema: z.object({ identity: z.string(), muted: z.boolean() }),
         },
+        403: { description: 'the participant is a host' },
         404: { description: 'no such room or participant' },
       },
       handle: async ({ params, body }) => {
