@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { eventually, startTestServer } from '../helpers/server.js';
-import { goLive, inPage, waitForDecodedFrames, watch } from './pages.js';
+import { hostAndViewers, inPage, PAGE_ROOM, waitForDecodedFrames, watch } from './pages.js';
 
 // Generous ceilings only: the machine may be busy with other suites.
 const UI_CEILING_MS = 15_000;
@@ -11,7 +11,7 @@ const SPEAKER_CEILING_MS = 30_000;
 
 // In-page code is JavaScript text (see pages.ts). `window.livestageHost` / `livestageViewer` are
 // what the example pages expose; `room` is the SDK's LiveRoom.
-const APP_ROOM = `(window.livestageHost || window.livestageViewer).room`;
+const APP_ROOM = PAGE_ROOM;
 
 /** From now on, the page keeps the SDK's reactions and data events it hears. */
 const RECORD_EVENTS = `() => {
@@ -65,15 +65,10 @@ describe('e2e: chat, reactions, active speaker and data messages on the example 
   before(async function () {
     server = await startTestServer();
     browser = await launchChromium();
-    host = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await goLive(host, server.url, room);
-    hostId = await inPage<string>(host, `() => ${APP_ROOM}.localParticipant.identity`);
-    for (let i = 1; i <= 3; i += 1) {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      await watch(page, server.url, room, `Viewer ${i}`);
-      viewers.push(page);
-      ids.push(await inPage<string>(page, `() => ${APP_ROOM}.localParticipant.identity`));
-    }
+    const pages = await hostAndViewers(browser, server.url, room, 3);
+    ({ host, hostId } = pages);
+    viewers.push(...pages.viewers);
+    ids.push(...pages.viewerIds);
     for (const page of [host, ...viewers]) await inPage(page, RECORD_EVENTS);
   });
 

@@ -1,4 +1,4 @@
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 // In-page code is kept as plain JavaScript text: tsx's transform would otherwise inject helpers
 // (such as __name) that do not exist inside the page.
@@ -53,6 +53,40 @@ export async function watch(
   await page.goto(`${serverUrl}/viewer.html?${query}`);
   await page.click('#watch');
   await page.locator('#status', { hasText: /^watching/ }).waitFor({ timeout: 20_000 });
+}
+
+/** The example page's LiveRoom, in page JavaScript (host or viewer page). */
+export const PAGE_ROOM = `(window.livestageHost || window.livestageViewer).room`;
+
+export interface HostAndViewers {
+  host: Page;
+  hostId: string;
+  viewers: Page[];
+  /** The viewers' identities, in the order of `viewers`. */
+  viewerIds: string[];
+}
+
+/** A host page live in `room` and `count` viewer pages ("Viewer 1" …) watching it. */
+export async function hostAndViewers(
+  browser: Browser,
+  serverUrl: string,
+  room: string,
+  count: number,
+): Promise<HostAndViewers> {
+  const host = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  await goLive(host, serverUrl, room);
+  const identityOf = (page: Page) =>
+    inPage<string>(page, `() => ${PAGE_ROOM}.localParticipant.identity`);
+  const hostId = await identityOf(host);
+  const viewers: Page[] = [];
+  const viewerIds: string[] = [];
+  for (let i = 1; i <= count; i += 1) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await watch(page, serverUrl, room, `Viewer ${i}`);
+    viewers.push(page);
+    viewerIds.push(await identityOf(page));
+  }
+  return { host, hostId, viewers, viewerIds };
 }
 
 /** Runs `fn` (JavaScript source of a function, see above) in the page with one JSON argument. */

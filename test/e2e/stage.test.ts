@@ -5,7 +5,7 @@ import type { Participant } from '../../server/src/rooms/Participant.js';
 import { produce } from '../../server/src/signaling/handlers/produce.js';
 import { launchChromium } from '../helpers/browser.js';
 import { eventually, startTestServer, workerCounts, openRoom } from '../helpers/server.js';
-import { goLive, inPage, waitForDecodedFrames, watch } from './pages.js';
+import { hostAndViewers, inPage, PAGE_ROOM, waitForDecodedFrames } from './pages.js';
 
 // Generous ceilings only: the machine may be busy with other suites.
 const MEDIA_CEILING_MS = 30_000;
@@ -13,7 +13,7 @@ const UI_CEILING_MS = 15_000;
 
 // In-page code is JavaScript text (see pages.ts). `window.livestageHost` / `livestageViewer` are
 // what the example pages expose; `room` is the SDK's LiveRoom.
-const APP_ROOM = `(window.livestageHost || window.livestageViewer).room`;
+const APP_ROOM = PAGE_ROOM;
 
 /** Records, from now on, what would show a broken connection: participants leaving, a disconnect. */
 const RECORD_CONNECTION = `() => {
@@ -81,15 +81,10 @@ describe('e2e: mic-link — viewers come on stage and go back (real Chromium)', 
   before(async function () {
     server = await startTestServer();
     browser = await launchChromium();
-    host = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await goLive(host, server.url, room);
-    hostId = await inPage<string>(host, `() => ${APP_ROOM}.localParticipant.identity`);
-    for (let i = 1; i <= 3; i += 1) {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-      await watch(page, server.url, room, `Viewer ${i}`);
-      viewers.push(page);
-      ids.push(await inPage<string>(page, `() => ${APP_ROOM}.localParticipant.identity`));
-    }
+    const pages = await hostAndViewers(browser, server.url, room, 3);
+    ({ host, hostId } = pages);
+    viewers.push(...pages.viewers);
+    ids.push(...pages.viewerIds);
     for (const page of [host, ...viewers]) await inPage(page, RECORD_CONNECTION);
     // Everyone watches the host before anything happens on stage.
     for (const page of viewers) await waitForDecodedFrames(page, tileVideo(hostId), 3);

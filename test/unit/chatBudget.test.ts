@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { AppError } from '../../server/src/errors.js';
-import { ChatBudget } from '../../server/src/interaction/ChatBudget.js';
+import { AudienceBudget } from '../../server/src/interaction/AudienceBudget.js';
 
 const audience = (identity: string) => ({ identity, role: 'audience' as const });
 
 /** How many of `count` messages from `sender` at time `now` pass. */
 function passed(
-  budget: ChatBudget,
+  budget: AudienceBudget,
   sender: { identity: string; role: 'host' | 'guest' | 'audience' },
   count: number,
   now: number,
@@ -24,9 +24,9 @@ function passed(
   return ok;
 }
 
-describe('ChatBudget (flood shedding)', function () {
+describe('AudienceBudget (flood shedding)', function () {
   it('lets at most the room budget of audience messages through per window', function () {
-    const budget = new ChatBudget({ roomBudget: 40, windowMs: 200, senderPerSecond: 5 });
+    const budget = new AudienceBudget({ roomBudget: 40, windowMs: 200, senderPerSecond: 5 });
     let total = 0;
     for (let i = 0; i < 100; i += 1) total += passed(budget, audience(`viewer${i}`), 5, 1_000);
     assert.equal(total, 40);
@@ -37,7 +37,7 @@ describe('ChatBudget (flood shedding)', function () {
   });
 
   it('stops one sender at its own limit, leaving the budget to others', function () {
-    const budget = new ChatBudget({ roomBudget: 40, windowMs: 200, senderPerSecond: 5 });
+    const budget = new AudienceBudget({ roomBudget: 40, windowMs: 200, senderPerSecond: 5 });
     assert.equal(passed(budget, audience('loud'), 100, 0), 5);
     assert.equal(passed(budget, audience('loud'), 100, 500), 0, 'still the same second');
     assert.equal(passed(budget, audience('quiet'), 5, 500), 5);
@@ -45,7 +45,7 @@ describe('ChatBudget (flood shedding)', function () {
   });
 
   it('always passes hosts and guests, and they use none of the audience budget', function () {
-    const budget = new ChatBudget({ roomBudget: 2, windowMs: 200, senderPerSecond: 5 });
+    const budget = new AudienceBudget({ roomBudget: 2, windowMs: 200, senderPerSecond: 5 });
     assert.equal(passed(budget, { identity: 'h', role: 'host' }, 1000, 0), 1000);
     assert.equal(passed(budget, { identity: 'g', role: 'guest' }, 1000, 0), 1000);
     assert.equal(passed(budget, audience('a'), 1, 0), 1);
@@ -55,11 +55,29 @@ describe('ChatBudget (flood shedding)', function () {
   });
 
   it("a message refused by the room's budget does not use its sender's share", function () {
-    const budget = new ChatBudget({ roomBudget: 1, windowMs: 200, senderPerSecond: 2 });
+    const budget = new AudienceBudget({ roomBudget: 1, windowMs: 200, senderPerSecond: 2 });
     assert.equal(passed(budget, audience('a'), 1, 0), 1);
     assert.equal(passed(budget, audience('b'), 5, 0), 0);
     assert.equal(passed(budget, audience('b'), 5, 200), 1);
     assert.equal(passed(budget, audience('b'), 5, 400), 1, 'b had one left in its second');
     assert.equal(passed(budget, audience('b'), 5, 600), 0);
+  });
+
+  it('with stageSendersLimited (data): hosts and guests keep their own limit, not the room budget', function () {
+    const budget = new AudienceBudget({
+      roomBudget: 1,
+      windowMs: 1_000,
+      senderPerSecond: 3,
+      stageSendersLimited: true,
+      what: 'data messages',
+    });
+    assert.equal(passed(budget, audience('a'), 1, 0), 1);
+    assert.equal(passed(budget, audience('b'), 1, 0), 0, 'the room budget is spent');
+    assert.equal(passed(budget, { identity: 'h', role: 'host' }, 10, 0), 3);
+    assert.equal(passed(budget, { identity: 'g', role: 'guest' }, 10, 0), 3);
+    assert.throws(
+      () => budget.charge({ identity: 'h', role: 'host' }, 0),
+      /3 data messages per second/,
+    );
   });
 });

@@ -4,7 +4,7 @@ import type { InteractionLimits } from '../config/config.js';
 import { AppError } from '../errors.js';
 import type { Participant } from '../rooms/Participant.js';
 import { ChatBatcher } from './ChatBatcher.js';
-import { ChatBudget } from './ChatBudget.js';
+import { AudienceBudget } from './AudienceBudget.js';
 import { ChatHistory } from './ChatHistory.js';
 import {
   isAddressable,
@@ -36,7 +36,7 @@ type ChatEvent = Extract<InteractionMessage, { type: 'chat' | 'chatDeleted' | 'c
 export class RoomChat {
   readonly #deps: RoomChatDeps;
   readonly #history: ChatHistory;
-  readonly #budget: ChatBudget;
+  readonly #budget: AudienceBudget;
   readonly #batcher: ChatBatcher;
   /** Identities whose chat a host muted; kept while the room lives, across rejoins. */
   readonly #muted = new Set<string>();
@@ -47,7 +47,7 @@ export class RoomChat {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#history = new ChatHistory(limits.chatHistorySize);
-    this.#budget = new ChatBudget({
+    this.#budget = new AudienceBudget({
       roomBudget: limits.chatRoomBudget,
       windowMs: limits.chatBudgetWindowMs,
       senderPerSecond: limits.chatSenderPerSecond,

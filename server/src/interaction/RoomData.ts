@@ -1,7 +1,7 @@
 import type { DataMessage } from '@livestage/protocol';
 import { AppError } from '../errors.js';
 import type { Participant } from '../rooms/Participant.js';
-import { KeyedRate } from './KeyedRate.js';
+import { AudienceBudget } from './AudienceBudget.js';
 import {
   isAddressable,
   localRecipients,
@@ -29,19 +29,23 @@ const SECOND_MS = 1_000;
  * some participants, never back to the sender. A participant's requests run one at a time and
  * every node delivers in the room channel's order, so one sender's messages arrive in order.
  * The audience as a whole also shares a room budget per second (each message may reach every
- * viewer); hosts' and guests' messages do not use it, like chat's (ChatBudget).
+ * viewer); hosts' and guests' messages do not use it, like chat's (AudienceBudget).
  */
 export class RoomData {
   readonly #deps: RoomDataDeps;
-  readonly #senders: KeyedRate;
+  readonly #budget: AudienceBudget;
   readonly #now: () => number;
-  #roomWindowStart = Number.NEGATIVE_INFINITY;
-  #roomUsed = 0;
 
   constructor(deps: RoomDataDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    this.#senders = new KeyedRate(deps.perSecond, SECOND_MS);
+    this.#budget = new AudienceBudget({
+      roomBudget: deps.roomPerSecond,
+      windowMs: SECOND_MS,
+      senderPerSecond: deps.perSecond,
+      stageSendersLimited: true,
+      what: 'data messages',
+    });
   }
 
   /** The request passed the protocol's schema (topic, size, at most 64 targets). */
@@ -54,7 +58,7 @@ export class RoomData {
     if (to?.some((identity) => !isAddressable(this.#deps.room, identity))) {
       throw new AppError('NOT_FOUND', 'no such participant');
     }
-    this.#charge(participant, this.#now());
+    this.#budget.charge(participant, this.#now());
     const message: DataMessage = {
       from: participant.identity,
       topic: request.topic,
@@ -62,27 +66,6 @@ export class RoomData {
       ...(to ? { to } : {}),
     };
     await this.#deps.send({ type: 'data', message });
-  }
-
-  /** Throws RATE_LIMITED over a budget; a refused message counts against neither. */
-  #charge(participant: Participant, now: number): void {
-    const audience = participant.role === 'audience';
-    if (audience) {
-      if (now - this.#roomWindowStart >= SECOND_MS) {
-        this.#roomWindowStart = now;
-        this.#roomUsed = 0;
-      }
-      if (this.#roomUsed >= this.#deps.roomPerSecond) {
-        throw new AppError('RATE_LIMITED', 'the room has too many data messages right now');
-      }
-    }
-    if (!this.#senders.take(participant.identity, now)) {
-      throw new AppError(
-        'RATE_LIMITED',
-        `at most ${this.#deps.perSecond} data messages per second`,
-      );
-    }
-    if (audience) this.#roomUsed += 1;
   }
 
   apply({ message }: Extract<InteractionMessage, { type: 'data' }>): void {
