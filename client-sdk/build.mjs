@@ -1,5 +1,6 @@
 // Builds the SDK: dist/index.js (ESM, the npm dependencies external) + .d.ts for bundlers, and
-// dist/browser/livestage.js (one file, global `Livestage`) that the server serves at /sdk/.
+// dist/browser/livestage.js (one file, global `Livestage`) that the server serves at /sdk/, and
+// dist/browser/whip-client.js (global `WHIP`) for the WHIP example page.
 // `--browser-only` skips the ESM build and the declarations (what the examples need).
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -19,6 +20,24 @@ await esbuild.build({
   platform: 'browser',
   target: ['chrome100', 'firefox100', 'safari15'],
   sourcemap: true,
+  minify: true,
+  logLevel: 'warning',
+});
+
+// The examples' WHIP page: @eyevinn/whip-web-client ships no browser build (its dist imports
+// `events` and `sdp-transform`), so it is bundled here as one file, global `WHIP`.
+await esbuild.build({
+  stdin: {
+    contents: "export { WHIPClient } from '@eyevinn/whip-web-client';",
+    resolveDir: here,
+    sourcefile: 'whip-client-entry.js',
+  },
+  outfile: path.join(here, 'dist', 'browser', 'whip-client.js'),
+  bundle: true,
+  format: 'iife',
+  globalName: 'WHIP',
+  platform: 'browser',
+  target: ['chrome100', 'firefox100', 'safari15'],
   minify: true,
   logLevel: 'warning',
 });

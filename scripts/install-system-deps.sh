@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages livestage needs: the libraries the mediasoup worker builds against, the build
-# tools, Chromium, an emoji font (reactions in screenshots) and iptables (network cuts) for the
-# e2e tests, ffmpeg for the load tester's publisher (VP8/Opus test source), redis-server for the
-# cluster tests (each test starts its own on a free port and never uses the system service); plus
-# meson >= 1.1 (Debian's is 1.0).
+# tools, ffmpeg (HLS, recordings and snapshots; the load tester's VP8/Opus test source),
+# Chromium, an emoji font (reactions in screenshots) and iptables (network cuts) for the e2e
+# tests, redis-server for the cluster tests (each test starts its own on a free port and never
+# uses the system service); plus meson >= 1.1 (Debian's is 1.0).
 # Idempotent and quick when everything is there. Needs root (or sudo) only when something is
 # missing.
 set -euo pipefail

@@ -7,6 +7,9 @@ import { ClusterNode, type NodeLoad } from './cluster/ClusterNode.js';
 import { QualityReporter } from './quality/QualityReporter.js';
 import { TokenRevocations } from './auth/TokenRevocations.js';
 import { createHttpApp, REPO_ROOT } from './http/app.js';
+import { EgressService } from './egress/EgressService.js';
+import { egressWebhooks } from './webhooks/egressWebhooks.js';
+import { IngestSessions } from './ingest/IngestSession.js';
 import type { Logger } from './logging/logger.js';
 import { WorkerPool } from './media/WorkerPool.js';
 import { Metrics } from './metrics/metrics.js';
@@ -28,6 +31,10 @@ export interface RunningServer {
   readonly cluster: ClusterNode | undefined;
   /** Each room's quality every QUALITY_REPORT_INTERVAL_MS. */
   readonly quality: QualityReporter;
+  /** WHIP publications and WHEP playbacks on this node. */
+  readonly ingest: IngestSessions;
+  /** HLS and recording egresses and snapshots on this node. */
+  readonly egress: EgressService;
   /**
    * Graceful shutdown: no new rooms or joins (health says draining), clients are told, and it
    * waits up to timeoutMs for the participants to leave, then closes everything.
@@ -75,7 +82,16 @@ export async function startServer(
     draining: rooms.draining,
   });
   const revocations = new TokenRevocations();
+  const egress = new EgressService({
+    settings: config.egress,
+    rooms,
+    log,
+    observers: [metrics.egress, egressWebhooks(webhooks)],
+  });
+  const ingest = new IngestSessions();
   const app = createHttpApp({
+    ingest,
+    egress,
     config,
     revocations,
     pool,
@@ -125,6 +141,9 @@ export async function startServer(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      ingest.closeAll('the server is shutting down');
+      // Before the rooms and workers go: recordings are finalised, egress_ended is sent.
+      await egress.close();
       rooms.closeAll();
       metrics.close();
       quality.stop();
@@ -145,6 +164,8 @@ export async function startServer(
     cluster,
     webhooks,
     quality,
+    ingest,
+    egress,
     async drain(timeoutMs) {
       rooms.startDraining();
       // The cluster hears it first, so that nobody is sent here any more.

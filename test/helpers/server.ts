@@ -9,6 +9,9 @@ export const TEST_KEYS = {
   apiSecret: 'test-secret-0123456789abcdef0123456789',
 };
 
+/** `Authorization` for the admin API with the test key pair. */
+export const ADMIN_AUTH = `Basic ${Buffer.from(`${TEST_KEYS.apiKey}:${TEST_KEYS.apiSecret}`).toString('base64')}`;
+
 /**
  * A real server (real mediasoup worker, real socket.io) on free ports. `env` overrides the
  * defaults below; an empty string unsets one (loadConfig ignores empty values), e.g.

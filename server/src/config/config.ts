@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 
 /** Thrown when an environment variable has a bad value; names the variable. */
@@ -86,6 +87,18 @@ const envSchema = z.object({
   WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
   WEBHOOK_RETRY_BASE_MS: positiveInt.default(1_000),
   WEBHOOK_QUEUE_LIMIT: positiveInt.default(1_000),
+  ICE_SERVERS: csv.default([]),
+  ICE_USERNAME: z.string().optional(),
+  ICE_CREDENTIAL: z.string().optional(),
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  HLS_DIR: z.string().min(1).default('data/hls'),
+  HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(2),
+  HLS_LIST_SIZE: z.coerce.number().int().min(3).max(60).default(6),
+  RECORDINGS_DIR: z.string().min(1).default('data/recordings'),
+  EGRESS_MAX: z.coerce.number().int().min(0).max(64).default(4),
+  EGRESS_VIDEO_BITRATE: positiveInt.default(2_500_000),
+  SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(0).default(0),
+  SNAPSHOT_DIR: z.string().min(1).default('data/snapshots'),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -211,6 +224,33 @@ export interface Config {
     readonly retryBaseMs: number;
     /** Events waiting per URL; past it the oldest waiting one is dropped (and counted). */
     readonly queueLimit: number;
+  };
+  /** WHIP ingress and WHEP playback over HTTP (server/src/ingest). */
+  readonly whip: {
+    /**
+     * STUN/TURN URLs given to WHIP and WHEP clients in `Link: rel="ice-server"` headers; TURN
+     * ones carry the username and credential.
+     */
+    readonly iceServers: readonly string[];
+    readonly iceUsername: string | undefined;
+    readonly iceCredential: string | undefined;
+  };
+  /** HLS, recordings and snapshots, made by Debian's ffmpeg (server/src/egress). */
+  readonly egress: {
+    readonly ffmpegPath: string;
+    /** Playlists and segments, one folder per room (served at /hls/{room}/index.m3u8). */
+    readonly hlsDir: string;
+    readonly hlsSegmentSeconds: number;
+    /** Segments kept in the live playlist (older ones are deleted). */
+    readonly hlsListSize: number;
+    readonly recordingsDir: string;
+    /** HLS and recording egresses running at once on this node (each is one ffmpeg). */
+    readonly maxEgresses: number;
+    /** The composite's H.264 bitrate (bits/s). */
+    readonly videoBitrate: number;
+    /** A JPEG of every live video this often (ms); 0: no snapshots. */
+    readonly snapshotIntervalMs: number;
+    readonly snapshotDir: string;
   };
 }
 
@@ -356,6 +396,22 @@ export function loadConfig(
       attempts: env.WEBHOOK_ATTEMPTS,
       retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
       queueLimit: env.WEBHOOK_QUEUE_LIMIT,
+    },
+    whip: {
+      iceServers: env.ICE_SERVERS,
+      iceUsername: env.ICE_USERNAME,
+      iceCredential: env.ICE_CREDENTIAL,
+    },
+    egress: {
+      ffmpegPath: env.FFMPEG_PATH,
+      hlsDir: path.resolve(env.HLS_DIR),
+      hlsSegmentSeconds: env.HLS_SEGMENT_SECONDS,
+      hlsListSize: env.HLS_LIST_SIZE,
+      recordingsDir: path.resolve(env.RECORDINGS_DIR),
+      maxEgresses: env.EGRESS_MAX,
+      videoBitrate: env.EGRESS_VIDEO_BITRATE,
+      snapshotIntervalMs: env.SNAPSHOT_INTERVAL_MS,
+      snapshotDir: path.resolve(env.SNAPSHOT_DIR),
     },
     quality: { reportIntervalMs: env.QUALITY_REPORT_INTERVAL_MS },
     speakers: {

@@ -18,6 +18,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UNAVAILABLE: 503,
 };
 
+/** The HTTP status an error code answers with (500 for unexpected ones). */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
 /** Every failure answers `{ error: { code, message } }`; unexpected ones are logged, not shown. */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
@@ -25,6 +30,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const known = isSyntaxError ? new AppError('INVALID_PAYLOAD', 'malformed JSON body') : error;
     if (!(known instanceof AppError)) log.error('http request failed', { error: String(error) });
     const body = toErrorBody(known);
-    res.status(STATUS[body.code] ?? 500).json({ error: body });
+    res.status(httpStatusOf(body.code)).json({ error: body });
   };
 }

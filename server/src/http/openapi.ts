@@ -19,6 +19,11 @@ const SECURITY_SCHEMES: Record<Exclude<RouteAuth, 'none'>, JsonSchema> = {
     scheme: 'bearer',
     description: 'a token only the nodes of one cluster can make (node to node)',
   },
+  accessToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: "a participant's livestage access token (as for the SDK)",
+  },
 };
 
 export const errorBodySchema = z.object({

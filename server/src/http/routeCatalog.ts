@@ -137,4 +137,84 @@ export const EXTERNALLY_REGISTERED_ROUTES: readonly RouteSpec[] = [
     params: z.object({ id: z.string() }),
     responses: { 204: { description: 'released' } },
   },
+  {
+    method: 'get',
+    path: '/hls/{room}/{file}',
+    tag: 'egress',
+    auth: 'none',
+    summary: "An HLS egress's playlist (index.m3u8) and segments (seg_NNNNN.ts), from HLS_DIR",
+    description:
+      'Static files for players and CDNs, from any origin (CORS *); the playlist is never cached.',
+    params: z.object({ room: roomNameSchema, file: z.string() }),
+    responses: {
+      200: {
+        description: 'the playlist or a segment',
+        contentType: 'application/vnd.apple.mpegurl',
+        schema: z.string(),
+      },
+      404: { description: 'no such file' },
+    },
+  },
+  ...ingestRoutes(),
 ];
+
+/** WHIP (RFC 9725) and WHEP: SDP in and out, served by routes/ingest.ts. */
+function ingestRoutes(): RouteSpec[] {
+  const sdp = (description: string) => ({
+    description,
+    contentType: 'application/sdp',
+    schema: z.string(),
+  });
+  const session = z.object({ room: roomNameSchema, session: z.string() });
+  return (['whip', 'whep'] as const).flatMap((kind): RouteSpec[] => {
+    const what = kind === 'whip' ? 'publishes (WHIP, OBS)' : 'plays the host (WHEP)';
+    return [
+      {
+        method: 'post',
+        path: `/${kind}/{room}`,
+        tag: 'ingest',
+        auth: 'accessToken',
+        summary: `Body: an SDP offer (application/sdp); ${what}`,
+        params: z.object({ room: roomNameSchema }),
+        responses: {
+          201: sdp('the answer; Location: the session, ETag, Link: ice servers'),
+          400: { description: 'not a usable SDP offer' },
+          401: { description: 'no valid token' },
+          403: { description: 'the token may not do this in this room' },
+          404: { description: 'no such room (WHEP)' },
+          409: { description: 'nobody is live yet (WHEP), Retry-After' },
+          415: { description: 'not application/sdp' },
+          422: { description: 'an offer the server cannot serve (codecs, tracks, rtcp-mux)' },
+        },
+      },
+      {
+        method: 'patch',
+        path: `/${kind}/{room}/{session}`,
+        tag: 'ingest',
+        auth: 'accessToken',
+        summary:
+          'Trickle ICE (204) or ICE restart (200 + fragment); application/trickle-ice-sdpfrag',
+        params: session,
+        responses: {
+          200: {
+            description: 'ICE restarted: our new credentials and candidates',
+            contentType: 'application/trickle-ice-sdpfrag',
+            schema: z.string(),
+          },
+          204: { description: 'candidates taken (an ICE-lite server needs none)' },
+          404: { description: 'no such session' },
+          412: { description: 'If-Match does not match the ETag' },
+        },
+      },
+      {
+        method: 'delete',
+        path: `/${kind}/{room}/{session}`,
+        tag: 'ingest',
+        auth: 'accessToken',
+        summary: 'Ends the session',
+        params: session,
+        responses: { 200: { description: 'ended' }, 404: { description: 'no such session' } },
+      },
+    ];
+  });
+}

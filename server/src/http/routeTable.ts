@@ -6,8 +6,11 @@ import { requireApiKey } from './basicAuth.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-/** Who may call a route: the API key pair (Basic), a metrics bearer token, a cluster node, anyone. */
-export type RouteAuth = 'apiKey' | 'metricsToken' | 'nodeToken' | 'none';
+/**
+ * Who may call a route: the API key pair (Basic), a metrics bearer token, a cluster node, a
+ * participant's access token (Bearer, WHIP/WHEP), anyone.
+ */
+export type RouteAuth = 'apiKey' | 'metricsToken' | 'nodeToken' | 'accessToken' | 'none';
 
 export interface RouteResponse {
   description: string;
@@ -89,6 +92,8 @@ export function mountRoutes(routes: readonly RouteSpec[], options: MountOptions)
       const query = parse(route.query, req.query, 'query');
       const body = parse(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
       const result = await handle({ params, query, body, req, res } as never);
+      // A handler that answered itself (a file, not JSON) is left alone.
+      if (res.headersSent) return;
       if (status === 204) res.status(204).end();
       else res.status(status).json(result);
     });

@@ -1,6 +1,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EgressObserver } from '../egress/EgressService.js';
 import type { WorkerPool } from '../media/WorkerPool.js';
+import { egressMetrics } from './egressMetrics.js';
 import type { RoomRegistry } from '../rooms/RoomRegistry.js';
 import { watchLayerSwitches } from './layerSwitches.js';
 import { MediaSampler } from './mediaSampler.js';
@@ -28,6 +30,8 @@ const EVENT_LOOP_RESOLUTION_MS = 10;
 export class Metrics {
   readonly registry = new Registry();
   readonly signaling: SignalingMetrics;
+  /** HLS, recording and snapshot counts (the egress service reports to it). */
+  readonly egress: EgressObserver;
   readonly #sampler: MediaSampler;
   readonly #stopLayerSwitches: () => void;
   readonly #stopChatCount: () => void;
@@ -36,6 +40,7 @@ export class Metrics {
   constructor({ pool, rooms, sampleIntervalMs = 5_000, webhooks }: MetricsDeps) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    this.egress = egressMetrics(this.registry);
 
     // Gauges of what this node holds, counted at scrape time.
     // Each gauge walks the rooms itself (cheap: no worker request), so none depends on another.

@@ -12,7 +12,10 @@ export type WebhookEventName =
   | 'hand_raised'
   | 'stage_joined'
   | 'stage_left'
-  | 'quality_report';
+  | 'quality_report'
+  | 'egress_started'
+  | 'egress_ended'
+  | 'snapshot_taken';
 
 /**
  * A track as LiveKit's TrackInfo JSON names it (sid, type, source, muted, simulcast), so that

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import packageJson from '../../../package.json' with { type: 'json' };
 import type { TokenRevocations } from '../../auth/TokenRevocations.js';
 import type { Config } from '../../config/config.js';
+import type { EgressService } from '../../egress/EgressService.js';
 import { AppError } from '../../errors.js';
 import type { RoomRegistry } from '../../rooms/RoomRegistry.js';
 import { openApiDocument } from '../openapi.js';
@@ -10,6 +11,7 @@ import { rateLimitPerIp, type HttpRateLimit } from '../rateLimit.js';
 import { EXTERNALLY_REGISTERED_ROUTES } from '../routeCatalog.js';
 import { defineRoute, mountRoutes, type RouteSpec } from '../routeTable.js';
 import { chatRoutes } from './chat.js';
+import { egressRoutes } from './egress.js';
 import { roomRoutes } from './rooms.js';
 
 export interface AdminApiDeps {
@@ -18,6 +20,8 @@ export interface AdminApiDeps {
   /** Where revoked tokens are kept; without it revocation answers 503 UNAVAILABLE. */
   revocations?: TokenRevocations;
   rateLimit?: HttpRateLimit;
+  /** HLS, recordings and snapshots; without it their routes are not served. */
+  egress?: EgressService;
 }
 
 function tokenRoutes(revocations: TokenRevocations | undefined): RouteSpec[] {
@@ -52,11 +56,12 @@ function tokenRoutes(revocations: TokenRevocations | undefined): RouteSpec[] {
  * `GET /api/openapi.json`, both from one route table; the document also describes the routes
  * other modules register (routeCatalog.ts).
  */
-export function adminApi({ config, rooms, revocations, rateLimit }: AdminApiDeps): Router {
+export function adminApi({ config, rooms, revocations, rateLimit, egress }: AdminApiDeps): Router {
   const served: RouteSpec[] = [
     ...roomRoutes({ rooms, revocations }),
     ...chatRoutes({ rooms }),
     ...tokenRoutes(revocations),
+    ...(egress ? egressRoutes({ egress }) : []),
   ];
   let document: unknown;
   const documentRoute: RouteSpec = defineRoute({
