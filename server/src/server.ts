@@ -71,7 +71,8 @@ export async function startServer(
   const cluster = ClusterNode.create(config, pool, () => load.of(), log);
   const rooms = new RoomRegistry(pool, config, log, cluster);
   const webhooks = Webhooks.start(config, rooms, log);
-  const metrics = new Metrics({ pool, rooms, webhooks });
+  const ingest = new IngestSessions();
+  const metrics = new Metrics({ pool, rooms, webhooks, ingest });
   const quality = new QualityReporter(rooms, config.quality.reportIntervalMs, log);
   quality.onReport((report) =>
     webhooks.send('quality_report', { room: { name: report.room }, qualityReport: report }),
@@ -88,7 +89,6 @@ export async function startServer(
     log,
     observers: [metrics.egress, egressWebhooks(webhooks)],
   });
-  const ingest = new IngestSessions();
   const app = createHttpApp({
     ingest,
     egress,

@@ -200,6 +200,9 @@ describe('WHIP ingress and WHEP playback (RFC 9725, raw HTTP, a real RTCPeerConn
       const unknown = `${whip()}/00000000-0000-0000-0000-000000000000`;
       assert.equal((await http(unknown, 'DELETE', { token: other })).status, 404);
       assert.equal(ctx.server.ingest.count('whip'), 1);
+      const metrics = await (await fetch(`${ctx.server.url}/metrics`)).text();
+      assert.match(metrics, /^livestage_ingest_sessions\{kind="whip"\} 1$/m);
+      assert.match(metrics, /^livestage_ingest_sessions\{kind="whep"\} 0$/m);
     });
 
     it('answers OPTIONS for CORS without a token, and 405 for other methods', async function () {

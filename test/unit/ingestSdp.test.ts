@@ -6,6 +6,7 @@ import { parseIceFragment, restartFragment } from '../../server/src/ingest/iceFr
 import { iceServerLinks } from '../../server/src/ingest/iceServerLinks.js';
 import { IngestError } from '../../server/src/ingest/IngestError.js';
 import { offererDtlsParameters, parseOffer } from '../../server/src/ingest/offer.js';
+import { publishedSections } from '../../server/src/ingest/whipSdp.js';
 import { whepCapabilities } from '../../server/src/ingest/whepSdp.js';
 
 /** What OBS 30 (libdatachannel) sends: no candidates, no extensions, SSRCs, H.264 42e01f. */
@@ -41,6 +42,34 @@ const OBS_OFFER = [
   '',
 ].join('\r\n');
 
+/** Chromium's video section with three RFC 8853 simulcast layers (sendEncodings q, h, f). */
+const SIMULCAST_VIDEO = [
+  'm=video 9 UDP/TLS/RTP/SAVPF 96',
+  'c=IN IP4 0.0.0.0',
+  'a=mid:1',
+  'a=sendonly',
+  'a=rtcp-mux',
+  'a=rtpmap:96 VP8/90000',
+  'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
+  'a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  'a=rid:q send',
+  'a=rid:h send',
+  'a=rid:f send',
+  'a=simulcast:send q;h;f',
+  '',
+].join('\r\n');
+
+const ROUTER_CAPABILITIES: types.RtpCapabilities = {
+  codecs: MEDIA_CODECS.map((codec, index) => ({
+    ...codec,
+    preferredPayloadType: codec.preferredPayloadType ?? 100 + index,
+  })),
+  headerExtensions: [
+    { kind: 'video', uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', preferredId: 1 },
+    { kind: 'video', uri: 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id', preferredId: 2 },
+  ],
+};
+
 function refusedWith(status: number): (error: unknown) => boolean {
   return (error) => error instanceof IngestError && error.status === status;
 }
@@ -56,6 +85,26 @@ describe('WHIP/WHEP SDP handling', function () {
       ],
     );
     assert.equal(offererDtlsParameters(offer).role, 'client');
+  });
+
+  it("maps an OBS offer to producer parameters: the offer's payload types and SSRCs", function () {
+    const sections = publishedSections(parseOffer(OBS_OFFER, 'sendonly'), ROUTER_CAPABILITIES);
+    const [audio, video] = sections.map((section) => section.rtpParameters);
+    assert.equal(audio?.codecs[0]?.payloadType, 111);
+    assert.equal(video?.codecs[0]?.mimeType, 'video/H264');
+    assert.equal(video?.codecs[0]?.payloadType, 96);
+    assert.deepEqual(video?.encodings, [{ ssrc: 2219412713 }]);
+    assert.equal(video?.mid, '1');
+  });
+
+  it("maps RFC 8853 simulcast to one encoding per rid, lowest first, with the offer's extension ids", function () {
+    const offer = OBS_OFFER.slice(0, OBS_OFFER.indexOf('m=video')) + SIMULCAST_VIDEO;
+    const [, video] = publishedSections(parseOffer(offer, 'sendonly'), ROUTER_CAPABILITIES);
+    assert.deepEqual(video?.rtpParameters.encodings, [{ rid: 'q' }, { rid: 'h' }, { rid: 'f' }]);
+    assert.deepEqual(
+      video?.rtpParameters.headerExtensions?.map((extension) => extension.id).sort(),
+      [10, 4],
+    );
   });
 
   it('refuses what it cannot parse (400) and what it cannot serve (422)', function () {
@@ -78,13 +127,6 @@ describe('WHIP/WHEP SDP handling', function () {
   });
 
   it('gives a WHEP player only the codecs whose router payload type is the offered one, without extensions or RTX', function () {
-    const routerCapabilities: types.RtpCapabilities = {
-      codecs: MEDIA_CODECS.map((codec, index) => ({
-        ...codec,
-        preferredPayloadType: codec.preferredPayloadType ?? 100 + index,
-      })),
-      headerExtensions: [],
-    };
     const offer = parseOffer(
       OBS_OFFER.replace(/a=sendonly/g, 'a=recvonly')
         .replace('m=video 9 UDP/TLS/RTP/SAVPF 96', 'm=video 9 UDP/TLS/RTP/SAVPF 96 97')
@@ -94,7 +136,7 @@ describe('WHIP/WHEP SDP handling', function () {
         ),
       'recvonly',
     );
-    const capabilities = whepCapabilities(offer, routerCapabilities);
+    const capabilities = whepCapabilities(offer, ROUTER_CAPABILITIES);
     assert.deepEqual(
       capabilities.codecs?.map((codec) => `${codec.mimeType}/${codec.preferredPayloadType}`),
       ['audio/opus/111', 'video/VP8/96'],

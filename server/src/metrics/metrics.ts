@@ -17,6 +17,8 @@ export interface MetricsDeps {
   sampleIntervalMs?: number;
   /** Webhook deliveries so far: given up on (after retries, or pushed out of a full queue), and made. */
   webhooks?: { readonly dropped: number; readonly delivered: number };
+  /** WHIP publications and WHEP playbacks open on this node. */
+  ingest?: { count(kind: 'whip' | 'whep'): number };
 }
 
 const DIRECTIONS = ['in', 'out'] as const;
@@ -37,10 +39,22 @@ export class Metrics {
   readonly #stopChatCount: () => void;
   readonly #eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
 
-  constructor({ pool, rooms, sampleIntervalMs = 5_000, webhooks }: MetricsDeps) {
+  constructor({ pool, rooms, sampleIntervalMs = 5_000, webhooks, ingest }: MetricsDeps) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.egress = egressMetrics(this.registry);
+
+    if (ingest) {
+      new Gauge({
+        name: 'livestage_ingest_sessions',
+        help: 'WHIP publications (whip) and WHEP playbacks (whep) open on this node.',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          for (const kind of ['whip', 'whep'] as const) this.set({ kind }, ingest.count(kind));
+        },
+      });
+    }
 
     // Gauges of what this node holds, counted at scrape time.
     // Each gauge walks the rooms itself (cheap: no worker request), so none depends on another.
